@@ -1,0 +1,114 @@
+// The Raft core: a pure, deterministic state machine (Raft paper and Diego
+// Ongaro's thesis). It owns no sockets, files, threads or clocks; its only
+// randomness is a generator seeded through Options. A driver (the daemon's
+// libuv loop, or the simulator) feeds it events and carries out the Ready it
+// hands back; see ready.h for that contract.
+//
+// Given the same Options, initial state and sequence of calls, the core
+// produces exactly the same outputs: that is what makes the simulator's
+// seeds reproducible.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/options.h"
+#include "core/ready.h"
+#include "core/types.h"
+#include "raft.pb.h"
+
+namespace raftkv::core {
+
+// What a member recovered from its disk at start.
+struct PersistentState {
+  pb::HardState hard_state;
+  std::vector<pb::Entry> entries;  // contiguous, starting at index 1 (until snapshots)
+};
+
+enum class ProposeResult {
+  kAccepted,     // appended on the leader, or forwarded to the known leader
+  kNoLeader,     // no leader known: nothing was proposed (HTTP 503)
+  kBackPressure, // too many uncommitted bytes: nothing was proposed (HTTP 503)
+  kTransferring, // a leadership transfer is in progress: nothing proposed (503)
+};
+
+enum class ReadResult { kAccepted, kNoLeader };
+
+enum class TransferResult { kStarted, kNotLeader, kUnknownTarget, kAlreadyLeader };
+
+// A snapshot of the core's state for /status, /metrics and tests.
+struct PeerStatus {
+  NodeId id = 0;
+  Index match = 0;
+  Index next = 0;
+  bool probing = true;
+  bool recently_active = false;
+};
+
+struct Status {
+  NodeId id = 0;
+  Role role = Role::kFollower;
+  Term term = 0;
+  NodeId vote = kNoNode;
+  NodeId leader = kNoNode;
+  Index commit_index = 0;
+  Index applied_index = 0;
+  Index last_log_index = 0;
+  Term last_log_term = 0;
+  Index persisted_index = 0;
+  std::vector<NodeId> voters;
+  std::vector<PeerStatus> peers;  // filled on the leader only
+};
+
+class Core {
+ public:
+  Core(Options options, PersistentState state);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // Advances the logical clock by one tick (the driver decides how long a
+  // tick is; the daemon uses a fixed interval).
+  void tick();
+
+  // Handles a message from a peer. Messages for another member, or from a
+  // member not in the configuration, are ignored.
+  void step(const pb::Message& message);
+
+  // Proposes a client command (the bytes are opaque to Raft). On a follower
+  // the command is forwarded to the leader; the driver learns the outcome
+  // when the entry is applied (it tags commands with a request id).
+  ProposeResult propose(std::string data);
+
+  // Asks for a linearizable read. The answer comes back as a ReadState with
+  // the same request_id (or in Ready::failed_reads).
+  ReadResult read_index(std::uint64_t request_id);
+
+  // Starts a leadership transfer to `target` (thesis §3.10).
+  TransferResult transfer_leadership(NodeId target);
+
+  // The driver made entries durable up to (index, term). Ignored if the
+  // entry at `index` no longer has `term` (the log was truncated meanwhile).
+  void on_persisted(Index index, Term term);
+
+  // The state machine applied every committed entry up to `index`.
+  void on_applied(Index index);
+
+  bool has_ready() const;
+  // Hands over everything accumulated since the last call.
+  Ready ready();
+
+  Status status() const;
+  Role role() const;
+  NodeId leader() const;
+  Term term() const;
+  NodeId id() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace raftkv::core

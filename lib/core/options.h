@@ -1,0 +1,54 @@
+// Construction-time settings of a Raft core.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/types.h"
+
+namespace raftkv::core {
+
+// Deliberately broken behaviours, switched on only by tests, that prove the
+// simulator catches real safety bugs. Never set outside test/.
+struct UnsafeTestFaults {
+  // Commit an entry of an earlier term as soon as a majority stores it
+  // (violates Raft §5.4.2, the situation of the paper's figure 8).
+  bool commit_prior_term_by_count = false;
+  // Do not persist the vote before answering a RequestVote: after a crash
+  // the member may vote twice in one term.
+  bool forget_to_persist_vote = false;
+  // Answer ReadIndex requests at once, without the heartbeat round that
+  // proves the leader is still the leader (thesis §6.4).
+  bool read_index_without_heartbeat = false;
+};
+
+struct Options {
+  NodeId id = 0;
+  // Initial voting members (including `id`). Later work adds learners.
+  std::vector<NodeId> voters;
+
+  // The election timeout is drawn uniformly from
+  // [election_ticks, 2 * election_ticks) each time it is reset.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  // A leader that has not heard from a majority within an election timeout
+  // steps down; a follower that heard from a leader within the election
+  // timeout ignores (pre-)votes (leader stickiness, thesis §4.2.3).
+  bool check_quorum = true;
+
+  // Batching and flow control of AppendEntries per follower.
+  std::size_t max_append_bytes = 1 << 20;       // entry bytes in one message
+  std::size_t max_inflight_messages = 64;       // pipelining window (count)
+  std::size_t max_inflight_bytes = 16 << 20;    // pipelining window (bytes)
+  // Proposals buffered on the leader before propose() refuses (back pressure).
+  std::size_t max_uncommitted_bytes = 64 << 20;
+
+  // Seed of the core's own random generator (election timeouts only).
+  std::uint64_t seed = 1;
+
+  UnsafeTestFaults faults;
+};
+
+}  // namespace raftkv::core

@@ -1,0 +1,64 @@
+// What the core asks its driver to do, collected since the last ready().
+//
+// The driver's contract (the same in the daemon and in the simulator):
+//   1. Start persisting `hard_state` (if set) and `entries` (if any), in that
+//      order relative to earlier Readys. `entries` may begin at or below the
+//      last index already written: the log is then truncated to
+//      entries.front().index - 1 before appending (a follower's conflict).
+//   2. Send `messages` at once (in any order, may be lost).
+//   3. Send `messages_after_persist` only after everything asked to be
+//      persisted by this Ready and all earlier ones is durable (fdatasync
+//      returned). They carry promises about durable state (votes, append
+//      acknowledgements).
+//   4. When a write completes, call Core::on_persisted(index, term) with the
+//      last entry now durable (and nothing if only hard state was written).
+//   5. Apply `committed` entries in order, then call Core::on_applied().
+//   6. A ReadState may be answered once the state machine has applied up to
+//      its `index`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/types.h"
+#include "raft.pb.h"
+
+namespace raftkv::core {
+
+// A linearizable read that has been confirmed: answer it from the state
+// machine once it has applied up to `index`.
+struct ReadState {
+  std::uint64_t request_id = 0;
+  Index index = 0;
+};
+
+// Leadership or role changes, for status pages and for failing requests
+// that can no longer succeed.
+struct SoftState {
+  Role role = Role::kFollower;
+  NodeId leader = kNoNode;
+  Term term = 0;
+  bool operator==(const SoftState&) const = default;
+};
+
+struct Ready {
+  std::optional<pb::HardState> hard_state;
+  std::vector<pb::Entry> entries;
+  std::vector<pb::Message> messages;
+  std::vector<pb::Message> messages_after_persist;
+  std::vector<pb::Entry> committed;
+  std::vector<ReadState> reads;
+  // Read requests that can no longer be answered (leadership lost, no
+  // leader, the leader rejected them): the driver answers them with an error.
+  std::vector<std::uint64_t> failed_reads;
+  std::optional<SoftState> soft_state;  // set when it changed
+
+  bool empty() const {
+    return !hard_state && entries.empty() && messages.empty() &&
+           messages_after_persist.empty() && committed.empty() && reads.empty() &&
+           failed_reads.empty() && !soft_state;
+  }
+};
+
+}  // namespace raftkv::core

@@ -1,0 +1,19 @@
+// Basic vocabulary of the Raft core.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace raftkv::core {
+
+using NodeId = std::uint64_t;  // 0 is a valid member id; kNoNode means "nobody"
+using Index = std::uint64_t;   // log index; the first entry has index 1
+using Term = std::uint64_t;
+
+inline constexpr NodeId kNoNode = ~NodeId{0};
+
+enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
+
+std::string_view role_name(Role role);
+
+}  // namespace raftkv::core

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages raftkv needs to build, test and run,
+# skipping the ones already present. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  g++ pkg-config meson ninja-build  # toolchain and build system
+  libuv1-dev                        # the event loop
+  libprotobuf-dev protobuf-compiler # peer messages and log entries
+  node-llhttp                       # llhttp's C sources (no library package exists)
+  catch2                            # unit tests (v2, header-only)
+  zlib1g-dev                        # crc32 checksums of log records
+  python3 curl                      # integration tests and the README's examples
+  procps iproute2                   # ps/kill in tests, ip netns for the fault suite
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
