@@ -22,10 +22,10 @@ void set_log_timestamps(bool on);
 
 }  // namespace raftkv::util
 
-#define RKV_DEBUG(component, ...)                                                     \
-  do {                                                                                \
-    if (::raftkv::util::log_level() <= ::raftkv::util::LogLevel::kDebug)              \
-      ::raftkv::util::log(::raftkv::util::LogLevel::kDebug, component, __VA_ARGS__);  \
+#define RKV_DEBUG(component, ...)                                                    \
+  do {                                                                               \
+    if (::raftkv::util::log_level() <= ::raftkv::util::LogLevel::kDebug)             \
+      ::raftkv::util::log(::raftkv::util::LogLevel::kDebug, component, __VA_ARGS__); \
   } while (0)
 #define RKV_INFO(component, ...) \
   ::raftkv::util::log(::raftkv::util::LogLevel::kInfo, component, __VA_ARGS__)
