@@ -10,6 +10,7 @@ packages=(
   node-llhttp                       # llhttp's C sources (no library package exists)
   catch2                            # unit tests (v2, header-only)
   zlib1g-dev                        # crc32 checksums of log records
+  libsystemd-dev                    # sd_notify: READY=1, WATCHDOG=1 under systemd
   python3 curl                      # integration tests and the README's examples
   procps iproute2                   # ps/kill in tests, ip netns for the fault suite
 )

@@ -1,0 +1,43 @@
+// raftkvd's settings, from its command line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/address.h"
+#include "util/cluster_spec.h"
+#include "util/log.h"
+
+namespace raftkv::daemon {
+
+struct DaemonConfig {
+  std::uint64_t node_id = 0;
+  bool node_set = false;
+  bool join = false;
+  std::vector<util::MemberSpec> members;
+  util::Address http;  // client API
+  bool http_set = false;
+  std::string data_dir;
+
+  std::uint64_t snapshot_entries = 10000;
+  std::uint64_t heartbeat_interval_ms = 50;
+  std::uint64_t election_timeout_ms = 500;
+  std::uint64_t request_timeout_ms = 5000;
+  std::uint64_t max_key_bytes = 1024;
+  std::uint64_t max_value_bytes = 1 << 20;
+  std::uint64_t max_connections = 4096;
+  util::LogLevel log_level = util::LogLevel::kInfo;
+
+  // This member's entry in `members`.
+  const util::MemberSpec& self() const;
+};
+
+enum class ParseResult { kRun, kExitOk, kBadCommandLine };
+
+// Parses argv. Prints --help/--version to stdout (kExitOk); on a bad
+// command line sets *error to one line naming the flag or value.
+ParseResult parse_daemon_flags(int argc, const char* const* argv, DaemonConfig* config,
+                               std::string* error);
+
+}  // namespace raftkv::daemon

@@ -1,0 +1,308 @@
+#include "daemon/http_api.h"
+
+#include <algorithm>
+
+#include "http/json.h"
+#include "http/url.h"
+#include "kv.pb.h"
+
+namespace raftkv::daemon {
+
+struct HttpApi::Call {
+  http::Responder responder;
+  std::string endpoint;  // for metrics: "kv_put", "kv_get", "status", ...
+  std::uint64_t start_us = 0;
+};
+
+namespace {
+
+std::uint64_t now_us() {
+  return uv_hrtime() / 1000;
+}
+
+// Looks up a parameter; nullptr when absent.
+const std::string* find_param(const std::vector<std::pair<std::string, std::string>>& params,
+                              std::string_view name) {
+  for (const auto& [key, value] : params) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+// The first parameter not in `allowed`, or a repeated one; empty if none.
+std::string unexpected_param(const std::vector<std::pair<std::string, std::string>>& params,
+                             std::initializer_list<std::string_view> allowed) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const std::string& name = params[i].first;
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return "unknown parameter '" + name + "'";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (params[j].first == name) return "parameter '" + name + "' given twice";
+    }
+  }
+  return {};
+}
+
+// Parses an optional boolean parameter ("true"/"false"); false if malformed.
+bool bool_param(const std::vector<std::pair<std::string, std::string>>& params,
+                std::string_view name, bool* out) {
+  const std::string* value = find_param(params, name);
+  if (value == nullptr) return true;
+  if (*value == "true" || *value == "1")
+    *out = true;
+  else if (*value == "false" || *value == "0")
+    *out = false;
+  else
+    return false;
+  return true;
+}
+
+int http_status(RequestStatus status) {
+  switch (status) {
+    case RequestStatus::kOk:
+      return 200;
+    case RequestStatus::kNotFound:
+      return 404;
+    case RequestStatus::kPreconditionFailed:
+      return 412;
+    case RequestStatus::kUnavailable:
+      return 503;
+    case RequestStatus::kTimeout:
+      return 504;
+  }
+  return 500;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(uv_loop_t* loop, RaftNode* node) : loop_(loop), node_(node) {}
+
+void HttpApi::handle(http::Request&& request, http::Responder responder) {
+  Call call{std::move(responder), "other", now_us()};
+  route(std::move(call), request);
+}
+
+void HttpApi::route(Call call, const http::Request& request) {
+  const std::string& path = request.path;
+  const std::string& method = request.method;
+  auto params = http::parse_query(request.query);
+  if (!params) {
+    reply_error(call, 400, "invalid percent-encoding in the query string");
+    return;
+  }
+  if (path.rfind("/kv/", 0) == 0) {
+    std::string key;
+    if (!http::percent_decode(std::string_view(path).substr(4), &key)) {
+      reply_error(call, 400, "invalid percent-encoding in the key");
+      return;
+    }
+    kv_request(std::move(call), request, std::move(key), *params);
+    return;
+  }
+  struct Route {
+    const char* path;
+    const char* method;
+  };
+  static constexpr Route kRoutes[] = {
+      {"/set", "GET"},     {"/get", "GET"},     {"/status", "GET"},   {"/metrics", "GET"},
+      {"/members", "GET"}, {"/leader", "POST"}, {"/snapshot", "POST"}};
+  const auto* route = std::find_if(std::begin(kRoutes), std::end(kRoutes),
+                                   [&](const Route& r) { return path == r.path; });
+  if (route == std::end(kRoutes)) {
+    reply_error(call, 404, "no such path");
+    return;
+  }
+  call.endpoint = path.substr(1);
+  if (method != route->method) {
+    reply_error(call, 405, "method not allowed");
+    return;
+  }
+  if (path == "/set")
+    goraft_set(std::move(call), *params);
+  else if (path == "/get")
+    goraft_get(std::move(call), *params);
+  else if (path == "/status")
+    status(std::move(call));
+  else if (path == "/members")
+    members(std::move(call));
+  else if (path == "/metrics") {
+    http::Response response;
+    response.content_type = "text/plain; version=0.0.4";
+    response.body = metrics_text();
+    reply(call, std::move(response));
+  } else {
+    reply_error(call, 501, "not implemented yet");
+  }
+}
+
+void HttpApi::kv_request(Call call, const http::Request& request, std::string key,
+                         const Params& params) {
+  if (request.method == "PUT") {
+    call.endpoint = "kv_put";
+    put(std::move(call), std::move(key), request.body, params);
+  } else if (request.method == "GET") {
+    call.endpoint = "kv_get";
+    const std::string problem = unexpected_param(params, {"stale"});
+    bool stale = false;
+    if (!problem.empty()) return reply_error(call, 400, problem);
+    if (!bool_param(params, "stale", &stale)) {
+      return reply_error(call, 400, "stale must be true or false");
+    }
+    get(std::move(call), std::move(key), stale);
+  } else if (request.method == "DELETE") {
+    call.endpoint = "kv_delete";
+    const std::string problem = unexpected_param(params, {});
+    if (!problem.empty()) return reply_error(call, 400, problem);
+    remove(std::move(call), std::move(key));
+  } else {
+    call.endpoint = "kv_other";
+    reply_error(call, 405, "method not allowed");
+  }
+}
+
+bool HttpApi::check_key(Call& call, const std::string& key) {
+  if (key.empty()) {
+    reply_error(call, 400, "empty key");
+    return false;
+  }
+  if (key.size() > node_->config().max_key_bytes) {
+    reply_error(call, 413, "key too large");
+    return false;
+  }
+  return true;
+}
+
+bool HttpApi::check_value(Call& call, const std::string& value) {
+  if (value.size() > node_->config().max_value_bytes) {
+    reply_error(call, 413, "value too large");
+    return false;
+  }
+  return true;
+}
+
+void HttpApi::put(Call call, std::string key, std::string value, const Params& params) {
+  const std::string problem = unexpected_param(params, {"prev", "prev_exists"});
+  if (!problem.empty()) return reply_error(call, 400, problem);
+  if (!check_key(call, key) || !check_value(call, value)) return;
+  const std::string* prev = find_param(params, "prev");
+  const std::string* prev_exists = find_param(params, "prev_exists");
+  if (prev != nullptr && prev_exists != nullptr) {
+    return reply_error(call, 400, "prev and prev_exists cannot be combined");
+  }
+  if (prev_exists != nullptr && *prev_exists != "false") {
+    return reply_error(call, 400, "prev_exists only accepts false");
+  }
+  pb::KvCommand command;
+  command.set_key(std::move(key));
+  command.set_value(std::move(value));
+  if (prev != nullptr) {
+    command.set_op(pb::KvCommand::CAS);
+    command.set_prev(*prev);
+  } else if (prev_exists != nullptr) {
+    command.set_op(pb::KvCommand::CREATE);
+  } else {
+    command.set_op(pb::KvCommand::PUT);
+  }
+  node_->submit_write(std::move(command),
+                      [this, call = std::move(call)](const RequestResult& result) mutable {
+                        finish_write(std::move(call), result);
+                      });
+}
+
+void HttpApi::remove(Call call, std::string key) {
+  if (!check_key(call, key)) return;
+  pb::KvCommand command;
+  command.set_op(pb::KvCommand::DELETE);
+  command.set_key(std::move(key));
+  node_->submit_write(std::move(command),
+                      [this, call = std::move(call)](const RequestResult& result) mutable {
+                        finish_write(std::move(call), result);
+                      });
+}
+
+void HttpApi::finish_write(Call call, const RequestResult& result) {
+  if (result.status == RequestStatus::kOk) {
+    http::Response response;
+    response.body = "{\"index\": " + std::to_string(result.index) + "}";
+    reply(call, std::move(response));
+    return;
+  }
+  reply_for(call, result);
+}
+
+void HttpApi::get(Call call, std::string key, bool stale) {
+  if (!check_key(call, key)) return;
+  if (stale) {
+    call.endpoint = "kv_get_stale";
+    answer_value(std::move(call), key);
+    return;
+  }
+  node_->linearizable_read(
+      [this, call = std::move(call), key = std::move(key)](const RequestResult& result) mutable {
+        if (result.status == RequestStatus::kOk) {
+          answer_value(std::move(call), key);
+        } else {
+          reply_for(call, result);
+        }
+      });
+}
+
+void HttpApi::answer_value(Call call, const std::string& key) {
+  const std::string* value = node_->state_machine().get(key);
+  if (value == nullptr) return reply_error(call, 404, "key not found");
+  http::Response response;
+  response.content_type = "application/octet-stream";
+  response.body = *value;
+  reply(call, std::move(response));
+}
+
+void HttpApi::goraft_set(Call call, const Params& params) {
+  const std::string problem = unexpected_param(params, {"key", "value"});
+  if (!problem.empty()) return reply_error(call, 400, problem);
+  const std::string* key = find_param(params, "key");
+  const std::string* value = find_param(params, "value");
+  if (key == nullptr || value == nullptr) return reply_error(call, 400, "key and value required");
+  put(std::move(call), *key, *value, {});
+}
+
+void HttpApi::goraft_get(Call call, const Params& params) {
+  const std::string problem = unexpected_param(params, {"key", "relaxed"});
+  if (!problem.empty()) return reply_error(call, 400, problem);
+  const std::string* key = find_param(params, "key");
+  bool relaxed = false;
+  if (key == nullptr) return reply_error(call, 400, "key required");
+  if (!bool_param(params, "relaxed", &relaxed)) {
+    return reply_error(call, 400, "relaxed must be true or false");
+  }
+  get(std::move(call), *key, relaxed);
+}
+
+void HttpApi::reply_for(Call& call, const RequestResult& result) {
+  const int code = http_status(result.status);
+  const char* message = result.reason[0] != '\0' ? result.reason
+                        : code == 404            ? "key not found"
+                        : code == 412            ? "precondition failed"
+                                                 : "request failed";
+  reply_error(call, code, message);
+}
+
+void HttpApi::reply_error(Call& call, int status, std::string_view message) {
+  std::string body = "{\"error\": \"" + http::json_escape(message) + "\"";
+  const core::NodeId leader = node_->status().leader;
+  if (leader != core::kNoNode) body += ", \"leader\": " + std::to_string(leader);
+  body += "}";
+  http::Response response;
+  response.status = status;
+  response.body = std::move(body);
+  reply(call, std::move(response));
+}
+
+void HttpApi::reply(Call& call, http::Response response) {
+  const auto key = std::make_pair(call.endpoint, response.status);
+  ++metrics_.responses[key];
+  metrics_.latency_us_sum[key] += now_us() - call.start_us;
+  call.responder.send(std::move(response));
+}
+
+}  // namespace raftkv::daemon

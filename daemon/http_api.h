@@ -1,0 +1,63 @@
+// The client HTTP API of ../shared/interface.md, on top of a RaftNode:
+// routing, parameter validation, and the mapping from request outcomes to
+// status codes and JSON error bodies.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/raft_node.h"
+#include "http/server.h"
+
+namespace raftkv::daemon {
+
+struct ApiMetrics {
+  // (endpoint, status code) -> count, and total latency in microseconds.
+  std::map<std::pair<std::string, int>, std::uint64_t> responses;
+  std::map<std::pair<std::string, int>, std::uint64_t> latency_us_sum;
+};
+
+class HttpApi {
+ public:
+  HttpApi(uv_loop_t* loop, RaftNode* node);
+
+  // The http::Server handler.
+  void handle(http::Request&& request, http::Responder responder);
+  const ApiMetrics& metrics() const { return metrics_; }
+  // Body of GET /metrics (also used by tests).
+  std::string metrics_text() const;
+
+ private:
+  using Params = std::vector<std::pair<std::string, std::string>>;
+  struct Call;  // one request in flight, with its start time and endpoint
+
+  void route(Call call, const http::Request& request);
+  void kv_request(Call call, const http::Request& request, std::string key, const Params& params);
+  void put(Call call, std::string key, std::string value, const Params& params);
+  void get(Call call, std::string key, bool stale);
+  void remove(Call call, std::string key);
+  void goraft_set(Call call, const Params& params);
+  void goraft_get(Call call, const Params& params);
+  void status(Call call);
+  void members(Call call);
+  void answer_value(Call call, const std::string& key);
+  void append_storage_metrics(std::string& out) const;
+  void append_transport_metrics(std::string& out) const;
+
+  bool check_key(Call& call, const std::string& key);
+  bool check_value(Call& call, const std::string& value);
+  void finish_write(Call call, const RequestResult& result);
+  void reply(Call& call, http::Response response);
+  void reply_error(Call& call, int status, std::string_view message);
+  void reply_for(Call& call, const RequestResult& result);
+
+  uv_loop_t* loop_;
+  RaftNode* node_;
+  ApiMetrics metrics_;
+};
+
+}  // namespace raftkv::daemon

@@ -1,0 +1,153 @@
+// raftkvd: one member of a raftkv cluster. Wires the write-ahead log, the
+// Raft node, the peer transport and the HTTP API onto one libuv loop, and
+// handles signals and exit codes (0 clean shutdown, 1 fatal error, 2 bad
+// command line).
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "daemon/config.h"
+#include "daemon/http_api.h"
+#include "daemon/raft_node.h"
+#include "daemon/systemd_notify.h"
+#include "http/server.h"
+#include "storage/wal.h"
+#include "util/log.h"
+
+namespace raftkv::daemon {
+namespace {
+
+constexpr const char* kLog = "raftkvd";
+
+[[noreturn]] void die(const std::string& reason) {
+  std::fprintf(stderr, "raftkvd: %s\n", reason.c_str());
+  std::exit(1);
+}
+
+http::Limits http_limits(const DaemonConfig& config) {
+  http::Limits limits;
+  // Room for the value itself; the API answers 413 for a value over
+  // max_value_bytes, the server for anything bigger still.
+  limits.max_body_bytes = config.max_value_bytes + 4096;
+  limits.max_connections = config.max_connections;
+  return limits;
+}
+
+// Everything that lives for the whole run, torn down in order on shutdown.
+class Daemon {
+ public:
+  Daemon(uv_loop_t* loop, const DaemonConfig& config) : loop_(loop), config_(config) {}
+
+  void start() {
+    storage::RecoveredState recovered;
+    std::string error;
+    auto wal =
+        storage::Wal::open(loop_, config_.data_dir, storage::WalOptions{}, &recovered, &error);
+    if (!wal) die("cannot recover data dir " + config_.data_dir + ": " + error);
+    RKV_INFO(kLog, "member %llu recovered %zu log entries from %s (term %llu)",
+             static_cast<unsigned long long>(config_.node_id), recovered.entries.size(),
+             config_.data_dir.c_str(),
+             static_cast<unsigned long long>(recovered.hard_state.term()));
+    node_ = std::make_unique<RaftNode>(loop_, config_, std::move(wal), std::move(recovered));
+    api_ = std::make_unique<HttpApi>(loop_, node_.get());
+    server_ = std::make_unique<http::Server>(
+        loop_, http_limits(config_), [this](http::Request&& request, http::Responder responder) {
+          api_->handle(std::move(request), std::move(responder));
+        });
+    listen();
+    node_->on_fatal([this] {
+      exit_code_ = 1;
+      begin_shutdown();
+    });
+    watch_signals();
+    notifier_ = std::make_unique<SystemdNotifier>(loop_);
+    notifier_->ready();
+    RKV_INFO(kLog, "member %llu serving: raft %s, http %s",
+             static_cast<unsigned long long>(config_.node_id),
+             config_.self().raft.to_string().c_str(), config_.http.to_string().c_str());
+  }
+
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void listen() {
+    if (const int rc = node_->start(); rc != 0) {
+      die("cannot listen on raft address " + config_.self().raft.to_string() + ": " +
+          uv_strerror(rc));
+    }
+    if (const int rc = server_->listen(config_.http); rc != 0) {
+      die("cannot listen on http address " + config_.http.to_string() + ": " + uv_strerror(rc));
+    }
+  }
+
+  void watch_signals() {
+    for (uv_signal_t* handle : {&sigterm_, &sigint_}) {
+      uv_signal_init(loop_, handle);
+      handle->data = this;
+    }
+    auto on_signal = [](uv_signal_t* handle, int signum) {
+      RKV_INFO(kLog, "received %s; shutting down", signum == SIGINT ? "SIGINT" : "SIGTERM");
+      static_cast<Daemon*>(handle->data)->begin_shutdown();
+    };
+    uv_signal_start(&sigterm_, on_signal, SIGTERM);
+    uv_signal_start(&sigint_, on_signal, SIGINT);
+  }
+
+  // Stop accepting clients, fail what is pending, finish in-flight fsyncs,
+  // close every handle; uv_run returns once nothing is left.
+  void begin_shutdown() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    notifier_->stopping();
+    notifier_->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    node_->shutdown([this] {
+      server_->close([this] {
+        RKV_INFO(kLog, "member %llu stopped", static_cast<unsigned long long>(config_.node_id));
+      });
+    });
+  }
+
+  uv_loop_t* loop_;
+  DaemonConfig config_;
+  std::unique_ptr<RaftNode> node_;
+  std::unique_ptr<HttpApi> api_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<SystemdNotifier> notifier_;
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+  bool shutting_down_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+}  // namespace raftkv::daemon
+
+int main(int argc, char** argv) {
+  using namespace raftkv;
+  // A peer or client closing its socket must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  daemon::DaemonConfig config;
+  std::string error;
+  switch (daemon::parse_daemon_flags(argc, argv, &config, &error)) {
+    case daemon::ParseResult::kExitOk:
+      return 0;
+    case daemon::ParseResult::kBadCommandLine:
+      std::fprintf(stderr, "raftkvd: %s (see --help)\n", error.c_str());
+      return 2;
+    case daemon::ParseResult::kRun:
+      break;
+  }
+  util::set_log_level(config.log_level);
+  uv_loop_t* loop = uv_default_loop();
+  daemon::Daemon raftkvd(loop, config);
+  raftkvd.start();
+  uv_run(loop, UV_RUN_DEFAULT);
+  uv_loop_close(loop);
+  return raftkvd.exit_code();
+}

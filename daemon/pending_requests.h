@@ -1,0 +1,65 @@
+// Client requests waiting on Raft: writes wait for their entry to be
+// applied, linearizable reads for their read index to be confirmed and then
+// applied. Each has a deadline; when it passes the request is answered as
+// timed out (HTTP 504: the outcome of a write is then unknown).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <unordered_map>
+#include <utility>
+
+namespace raftkv::daemon {
+
+// Outcome categories shared by writes and reads.
+enum class RequestStatus {
+  kOk,                  // write applied / read may be served now
+  kNotFound,            // delete of an absent key
+  kPreconditionFailed,  // CAS or create did not apply
+  kUnavailable,         // not applied and never will be (HTTP 503)
+  kTimeout,             // outcome unknown (HTTP 504)
+};
+
+struct RequestResult {
+  RequestStatus status = RequestStatus::kOk;
+  std::uint64_t index = 0;  // log index of the applied write / read index
+  const char* reason = "";  // for errors, a short static message
+};
+
+using RequestCallback = std::function<void(const RequestResult&)>;
+
+class PendingRequests {
+ public:
+  void add(std::uint64_t id, std::uint64_t deadline_ms, RequestCallback callback);
+  // Removes and returns the callback of `id` (empty if it is not pending,
+  // e.g. it already timed out).
+  RequestCallback take(std::uint64_t id);
+  bool contains(std::uint64_t id) const { return callbacks_.contains(id); }
+  // Answers every request whose deadline is at or before `now_ms`.
+  void expire(std::uint64_t now_ms);
+  // Answers every pending request with `result` (shutdown, fatal error).
+  void fail_all(const RequestResult& result);
+  std::size_t size() const { return callbacks_.size(); }
+
+ private:
+  std::unordered_map<std::uint64_t, RequestCallback> callbacks_;
+  // Deadlines are added in non-decreasing order (one timeout for all), so a
+  // FIFO is enough; entries already answered are skipped when they surface.
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> deadlines_;  // (deadline, id)
+};
+
+// Confirmed reads waiting for the state machine to reach their index.
+class ReadsAwaitingApply {
+ public:
+  void add(std::uint64_t read_index, std::uint64_t id) { waiting_.emplace(read_index, id); }
+  // Calls `release(id, read_index)` for every read with index <= applied.
+  void release_up_to(std::uint64_t applied,
+                     const std::function<void(std::uint64_t, std::uint64_t)>& release);
+
+ private:
+  std::multimap<std::uint64_t, std::uint64_t> waiting_;
+};
+
+}  // namespace raftkv::daemon

@@ -1,0 +1,312 @@
+#include "daemon/raft_node.h"
+
+#include <random>
+
+#include "kv/command.h"
+#include "util/log.h"
+
+namespace raftkv::daemon {
+namespace {
+
+constexpr const char* kLog = "node";
+
+core::Options core_options(const DaemonConfig& config) {
+  core::Options options;
+  options.id = config.node_id;
+  for (const auto& member : config.members) options.voters.push_back(member.id);
+  options.heartbeat_ticks = 1;
+  options.election_ticks =
+      static_cast<int>(config.election_timeout_ms / config.heartbeat_interval_ms);
+  // The seed only spreads election timeouts; real entropy is right here at
+  // the edge of the system (the core itself stays deterministic).
+  options.seed = std::random_device{}() ^ (std::uint64_t{config.node_id} << 32);
+  return options;
+}
+
+std::vector<transport::Peer> peers_of(const DaemonConfig& config) {
+  std::vector<transport::Peer> peers;
+  for (const auto& member : config.members) {
+    if (member.id != config.node_id) peers.push_back({member.id, member.raft});
+  }
+  return peers;
+}
+
+RequestStatus status_of(kv::ApplyOutcome outcome) {
+  switch (outcome) {
+    case kv::ApplyOutcome::kOk:
+      return RequestStatus::kOk;
+    case kv::ApplyOutcome::kNotFound:
+      return RequestStatus::kNotFound;
+    case kv::ApplyOutcome::kPreconditionFailed:
+      return RequestStatus::kPreconditionFailed;
+  }
+  return RequestStatus::kPreconditionFailed;
+}
+
+}  // namespace
+
+RaftNode::RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<storage::Wal> wal,
+                   storage::RecoveredState recovered)
+    : loop_(loop), config_(config), wal_(std::move(wal)) {
+  core::PersistentState state;
+  state.hard_state = recovered.hard_state;
+  state.entries = std::move(recovered.entries);
+  core_ = std::make_unique<core::Core>(core_options(config_), std::move(state));
+  transport_ = std::make_unique<transport::Transport>(loop_, config_.node_id, peers_of(config_),
+                                                      transport::TransportOptions{},
+                                                      [this](pb::Message&& message) {
+                                                        if (!shutting_down_) core_->step(message);
+                                                      });
+  // Request ids must not repeat across restarts of this member: entries
+  // proposed by an earlier incarnation may still be applied after we restart.
+  std::random_device entropy;
+  request_id_base_ = (std::uint64_t{entropy()} & 0xffffff) << 40;
+  soft_state_.leader = core::kNoNode;
+}
+
+RaftNode::~RaftNode() = default;
+
+int RaftNode::start() {
+  const int rc = transport_->listen(config_.self().raft);
+  if (rc != 0) return rc;
+  uv_timer_init(loop_, &tick_timer_);
+  tick_timer_.data = this;
+  uv_timer_start(&tick_timer_, &RaftNode::on_tick, config_.heartbeat_interval_ms,
+                 config_.heartbeat_interval_ms);
+  uv_prepare_init(loop_, &prepare_);
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, &RaftNode::on_prepare);
+  open_handles_ = 2;
+  return 0;
+}
+
+void RaftNode::on_tick(uv_timer_t* timer) {
+  static_cast<RaftNode*>(timer->data)->tick();
+}
+
+void RaftNode::on_prepare(uv_prepare_t* prepare) {
+  static_cast<RaftNode*>(prepare->data)->process_ready();
+}
+
+void RaftNode::tick() {
+  core_->tick();
+  const std::size_t before = pending_.size();
+  pending_.expire(now_ms());
+  metrics_.requests_timed_out += before - pending_.size();
+}
+
+std::uint64_t RaftNode::now_ms() const {
+  return uv_now(loop_);
+}
+
+std::uint64_t RaftNode::next_request_id() {
+  return request_id_base_ | ++request_counter_;
+}
+
+RequestResult RaftNode::unavailable(core::ProposeResult result) const {
+  switch (result) {
+    case core::ProposeResult::kNoLeader:
+      return {RequestStatus::kUnavailable, 0, "no leader known"};
+    case core::ProposeResult::kBackPressure:
+      return {RequestStatus::kUnavailable, 0, "too many writes in flight"};
+    case core::ProposeResult::kTransferring:
+      return {RequestStatus::kUnavailable, 0, "leadership transfer in progress"};
+    case core::ProposeResult::kAccepted:
+      break;
+  }
+  return {RequestStatus::kUnavailable, 0, "unavailable"};
+}
+
+void RaftNode::submit_write(pb::KvCommand command, RequestCallback done) {
+  if (shutting_down_ || !fatal_error_.empty()) {
+    done({RequestStatus::kUnavailable, 0,
+          shutting_down_ ? "member shutting down" : "member failed: disk error"});
+    return;
+  }
+  const std::uint64_t id = next_request_id();
+  command.set_origin(config_.node_id);
+  command.set_request_id(id);
+  const core::ProposeResult result = core_->propose(kv::encode_command(command));
+  if (result != core::ProposeResult::kAccepted) {
+    ++metrics_.proposals_refused;
+    done(unavailable(result));
+    return;
+  }
+  ++metrics_.proposals;
+  pending_.add(id, now_ms() + config_.request_timeout_ms, std::move(done));
+}
+
+void RaftNode::linearizable_read(RequestCallback done) {
+  if (shutting_down_ || !fatal_error_.empty()) {
+    done({RequestStatus::kUnavailable, 0, "member unavailable"});
+    return;
+  }
+  const std::uint64_t id = next_request_id();
+  if (core_->read_index(id) != core::ReadResult::kAccepted) {
+    done({RequestStatus::kUnavailable, 0, "no leader known"});
+    return;
+  }
+  pending_.add(id, now_ms() + config_.request_timeout_ms, std::move(done));
+}
+
+void RaftNode::process_ready() {
+  while (core_->has_ready()) handle_ready(core_->ready());
+}
+
+void RaftNode::handle_ready(core::Ready ready) {
+  if (ready.soft_state) note_soft_state(*ready.soft_state);
+  send_all(ready.messages);
+  persist(ready);
+  apply(ready.committed);
+  confirm_reads(ready.reads);
+  fail_reads(ready.failed_reads);
+}
+
+void RaftNode::persist(core::Ready& ready) {
+  if (!fatal_error_.empty()) return;  // nothing more is promised after a disk failure
+  if (ready.hard_state || !ready.entries.empty()) {
+    const std::uint64_t seq = ++writes_submitted_;
+    core::Index index = 0;
+    core::Term term = 0;
+    if (!ready.entries.empty()) {
+      index = ready.entries.back().index();
+      term = ready.entries.back().term();
+    }
+    wal_->write(std::move(ready.hard_state), std::move(ready.entries),
+                [this, seq, index, term](int status) { on_write_done(seq, index, term, status); });
+  }
+  if (ready.messages_after_persist.empty()) return;
+  if (writes_completed_ == writes_submitted_) {
+    send_all(ready.messages_after_persist);
+  } else {
+    after_persist_.emplace_back(writes_submitted_, std::move(ready.messages_after_persist));
+  }
+}
+
+void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status) {
+  if (status != 0) {
+    fail(std::string("write-ahead log write failed: ") + uv_strerror(status));
+    return;
+  }
+  writes_completed_ = seq;
+  if (index != 0 && !shutting_down_) core_->on_persisted(index, term);
+  flush_after_persist();
+}
+
+void RaftNode::flush_after_persist() {
+  while (!after_persist_.empty() && after_persist_.front().first <= writes_completed_) {
+    send_all(after_persist_.front().second);
+    after_persist_.pop_front();
+  }
+}
+
+void RaftNode::send_all(std::vector<pb::Message>& messages) {
+  if (shutting_down_) return;
+  for (pb::Message& message : messages) transport_->send(std::move(message));
+}
+
+void RaftNode::apply(std::vector<pb::Entry>& entries) {
+  if (entries.empty()) return;
+  for (const pb::Entry& entry : entries) apply_entry(entry);
+  applied_index_ = entries.back().index();
+  core_->on_applied(applied_index_);
+  release_reads();
+}
+
+void RaftNode::apply_entry(const pb::Entry& entry) {
+  ++metrics_.entries_applied;
+  if (entry.type() != pb::ENTRY_NORMAL) return;
+  pb::KvCommand command;
+  if (!kv::decode_command(entry.data(), &command)) {
+    // Every member skips it the same way, so state machines stay equal.
+    RKV_ERROR(kLog, "entry %llu holds no valid command; skipped",
+              static_cast<unsigned long long>(entry.index()));
+    return;
+  }
+  const kv::ApplyOutcome outcome = state_machine_.apply(command);
+  if (command.origin() != config_.node_id) return;
+  if (RequestCallback done = pending_.take(command.request_id())) {
+    done({status_of(outcome), entry.index(), ""});
+  }
+}
+
+void RaftNode::confirm_reads(const std::vector<core::ReadState>& reads) {
+  for (const core::ReadState& read : reads) {
+    ++metrics_.reads_confirmed;
+    reads_awaiting_apply_.add(read.index, read.request_id);
+  }
+  release_reads();
+}
+
+void RaftNode::release_reads() {
+  reads_awaiting_apply_.release_up_to(applied_index_,
+                                      [this](std::uint64_t id, std::uint64_t index) {
+                                        if (RequestCallback done = pending_.take(id))
+                                          done({RequestStatus::kOk, index, ""});
+                                      });
+}
+
+void RaftNode::fail_reads(const std::vector<std::uint64_t>& ids) {
+  for (const std::uint64_t id : ids) {
+    ++metrics_.reads_failed;
+    // A read has no effect, so "not served" is always a definite answer.
+    if (RequestCallback done = pending_.take(id)) {
+      done({RequestStatus::kUnavailable, 0, "leadership changed before the read was confirmed"});
+    }
+  }
+}
+
+void RaftNode::note_soft_state(const core::SoftState& soft) {
+  if (soft.leader != soft_state_.leader) {
+    ++metrics_.leader_changes;
+    if (soft.leader == core::kNoNode) {
+      RKV_INFO(kLog, "term %llu: no leader (%s)", static_cast<unsigned long long>(soft.term),
+               std::string(core::role_name(soft.role)).c_str());
+    } else {
+      RKV_INFO(kLog, "term %llu: leader is %llu%s", static_cast<unsigned long long>(soft.term),
+               static_cast<unsigned long long>(soft.leader),
+               soft.leader == config_.node_id ? " (this member)" : "");
+    }
+  }
+  soft_state_ = soft;
+}
+
+void RaftNode::fail(const std::string& reason) {
+  if (!fatal_error_.empty()) return;
+  fatal_error_ = reason;
+  RKV_ERROR(kLog, "%s; this member stops acknowledging anything", reason.c_str());
+  pending_.fail_all({RequestStatus::kTimeout, 0, "member failed: disk error; outcome unknown"});
+  if (on_fatal_) on_fatal_();
+}
+
+core::Status RaftNode::status() const {
+  core::Status status = core_->status();
+  status.applied_index = applied_index_;
+  return status;
+}
+
+void RaftNode::shutdown(std::function<void()> done) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  // Writes already proposed may still commit: their outcome is unknown.
+  pending_.fail_all({RequestStatus::kTimeout, 0, "member shutting down; outcome unknown"});
+  on_closed_ = std::move(done);
+  auto close_one = [](uv_handle_t* handle) {
+    auto* self = static_cast<RaftNode*>(handle->data);
+    if (--self->open_handles_ == 0) {
+      self->transport_->close([self] {
+        self->wal_->close([self] {
+          if (self->on_closed_) self->on_closed_();
+        });
+      });
+    }
+  };
+  if (open_handles_ == 0) {
+    transport_->close([this] { wal_->close([this] { on_closed_(); }); });
+    return;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), close_one);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), close_one);
+}
+
+}  // namespace raftkv::daemon

@@ -1,0 +1,131 @@
+// RaftNode drives one Raft core on the libuv loop: it owns the tick timer,
+// turns peer messages into Core::step(), carries out each Ready (write-ahead
+// log, transport, state machine) and matches applied entries and confirmed
+// reads back to the client requests waiting for them.
+//
+// A write's life: submit_write() tags the command with (origin, request id)
+// and proposes it (a follower's core forwards it to the leader). At the end
+// of the loop iteration (uv_prepare: the group-commit point) the Ready's
+// entries go to the WAL in one batch and AppendEntries go out at once; when
+// a majority has them durably the leader commits, every member applies, and
+// the member holding the request answers it from its own apply.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "core/core.h"
+#include "daemon/config.h"
+#include "daemon/pending_requests.h"
+#include "kv.pb.h"
+#include "kv/state_machine.h"
+#include "storage/wal.h"
+#include "transport/transport.h"
+
+namespace raftkv::daemon {
+
+struct NodeMetrics {
+  std::uint64_t proposals = 0;
+  std::uint64_t proposals_refused = 0;
+  std::uint64_t entries_applied = 0;
+  std::uint64_t reads_confirmed = 0;
+  std::uint64_t reads_failed = 0;
+  std::uint64_t requests_timed_out = 0;
+  std::uint64_t leader_changes = 0;
+};
+
+class RaftNode {
+ public:
+  // `recovered` is what Wal::open() read from the data dir.
+  RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<storage::Wal> wal,
+           storage::RecoveredState recovered);
+  ~RaftNode();
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+
+  // Binds the peer port; 0 or a libuv error.
+  int start();
+
+  // Proposes `command`; `done` runs once it is applied (kOk, kNotFound,
+  // kPreconditionFailed), refused (kUnavailable) or timed out (kTimeout).
+  void submit_write(pb::KvCommand command, RequestCallback done);
+
+  // Confirms a linearizable read; `done` runs with kOk once the local state
+  // machine may answer it.
+  void linearizable_read(RequestCallback done);
+
+  const kv::StateMachine& state_machine() const { return state_machine_; }
+  core::Status status() const;
+  const NodeMetrics& metrics() const { return metrics_; }
+  const storage::Wal& wal() const { return *wal_; }
+  const transport::Transport& transport() const { return *transport_; }
+  const DaemonConfig& config() const { return config_; }
+  // Set when the disk failed: the member no longer acknowledges anything.
+  const std::string& fatal_error() const { return fatal_error_; }
+
+  // Fails pending requests, finishes in-flight writes, closes every handle,
+  // then runs `done`.
+  void shutdown(std::function<void()> done);
+  // Runs when the node hits an unrecoverable error (a failed WAL write).
+  void on_fatal(std::function<void()> callback) { on_fatal_ = std::move(callback); }
+
+ private:
+  static void on_tick(uv_timer_t* timer);
+  static void on_prepare(uv_prepare_t* prepare);
+
+  void tick();
+  void process_ready();
+  void handle_ready(core::Ready ready);
+  void persist(core::Ready& ready);
+  void send_all(std::vector<pb::Message>& messages);
+  void on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status);
+  void flush_after_persist();
+  void apply(std::vector<pb::Entry>& entries);
+  void apply_entry(const pb::Entry& entry);
+  void confirm_reads(const std::vector<core::ReadState>& reads);
+  void release_reads();
+  void fail_reads(const std::vector<std::uint64_t>& ids);
+  void note_soft_state(const core::SoftState& soft);
+  void fail(const std::string& reason);
+  std::uint64_t next_request_id();
+  std::uint64_t now_ms() const;
+  RequestResult unavailable(core::ProposeResult result) const;
+
+  uv_loop_t* loop_;
+  DaemonConfig config_;
+  std::unique_ptr<storage::Wal> wal_;
+  std::unique_ptr<core::Core> core_;
+  std::unique_ptr<transport::Transport> transport_;
+  kv::StateMachine state_machine_;
+
+  uv_timer_t tick_timer_{};
+  uv_prepare_t prepare_{};
+  int open_handles_ = 0;
+  std::function<void()> on_closed_;
+
+  PendingRequests pending_;
+  ReadsAwaitingApply reads_awaiting_apply_;
+  std::uint64_t request_id_base_ = 0;
+  std::uint64_t request_counter_ = 0;
+
+  // Persistence pipeline: WAL writes complete in submission order.
+  std::uint64_t writes_submitted_ = 0;
+  std::uint64_t writes_completed_ = 0;
+  // Messages waiting for write number `first` to be durable.
+  std::deque<std::pair<std::uint64_t, std::vector<pb::Message>>> after_persist_;
+
+  core::Index applied_index_ = 0;
+  core::SoftState soft_state_;
+  NodeMetrics metrics_;
+  std::string fatal_error_;
+  std::function<void()> on_fatal_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace raftkv::daemon
