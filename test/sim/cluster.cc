@@ -1,0 +1,128 @@
+#include "cluster.h"
+
+#include <sstream>
+
+namespace raftkv::sim {
+
+int liveness_bound_ticks(const Scenario& s) {
+  return 20 * s.election_ticks;
+}
+
+Cluster::Cluster(const Scenario& scenario)
+    : world_(scenario), workload_(world_, members_), nemesis_(world_, members_) {
+  for (NodeId id = 0; id < scenario.members; ++id) {
+    members_.push_back(std::make_unique<Member>(id, world_));
+  }
+}
+
+RunResult Cluster::run() {
+  for (auto& m : members_) m->start();
+  workload_.start();
+  nemesis_.start();
+  while (!world_.queue.empty() && !finished()) {
+    Event e = world_.queue.pop();
+    ++world_.stats.events;
+    if (world_.chaos && world_.stats.events > world_.scenario.steps) heal();
+    if (!world_.chaos && e.time > deadline_) {
+      std::ostringstream out;
+      out << "no leader with a committed proposal " << liveness_bound_ticks(world_.scenario)
+          << " ticks after the heal";
+      world_.checker.fail("Liveness", out.str());
+      break;
+    }
+    dispatch(e);
+  }
+  RunResult result;
+  result.violation = world_.checker.violation();
+  result.step = world_.stats.events;
+  result.time = world_.queue.now();
+  if (world_.probe_committed) {
+    world_.stats.liveness_ticks_max = (world_.queue.now() - healed_at_) / world_.scenario.tick;
+  }
+  result.stats = world_.stats;
+  return result;
+}
+
+bool Cluster::finished() const {
+  return world_.checker.violation().has_value() || world_.probe_committed;
+}
+
+void Cluster::heal() {
+  nemesis_.heal_all();
+  healed_at_ = world_.queue.now();
+  deadline_ =
+      healed_at_ + static_cast<Time>(liveness_bound_ticks(world_.scenario)) * world_.scenario.tick;
+  world_.queue.after(world_.scenario.tick, EventKind::kProbe);
+}
+
+void Cluster::dispatch(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kTick:
+      on_tick(e);
+      break;
+    case EventKind::kDeliver:
+      on_deliver(e);
+      break;
+    case EventKind::kDiskDone: {
+      Member& m = *members_[e.member];
+      if (m.up() && m.incarnation() == e.arg) m.disk_done();
+      break;
+    }
+    case EventKind::kCrash:
+      on_crash(e);
+      break;
+    case EventKind::kRestart:
+      on_restart(e);
+      break;
+    case EventKind::kNemesis:
+      nemesis_.act();
+      break;
+    case EventKind::kPropose:
+      workload_.propose();
+      break;
+    case EventKind::kRead:
+      workload_.read();
+      break;
+    case EventKind::kTransfer:
+      workload_.transfer();
+      break;
+    case EventKind::kProbe:
+      workload_.probe();
+      break;
+  }
+}
+
+// A tick chain belongs to one incarnation; a crash ends it and the restart
+// starts a new one.
+void Cluster::on_tick(const Event& e) {
+  Member& m = *members_[e.member];
+  if (!m.up() || m.incarnation() != e.arg) return;
+  world_.queue.after(world_.scenario.tick, EventKind::kTick, e.member, e.arg);
+  m.tick();
+}
+
+void Cluster::on_deliver(const Event& e) {
+  std::optional<pb::Message> message = world_.net.take(e.arg);
+  if (!message) return;
+  Member& m = *members_[message->to()];
+  if (!m.up()) return;
+  if (world_.trace.enabled) {
+    world_.log("n%llu <- n%llu %s", ull(message->to()), ull(message->from()),
+               describe(*message).c_str());
+  }
+  m.deliver(*message);
+}
+
+void Cluster::on_crash(const Event& e) {
+  Member& m = *members_[e.member];
+  if (!world_.chaos || !m.up()) return;
+  m.crash();
+  world_.queue.after(e.arg, EventKind::kRestart, e.member);
+}
+
+void Cluster::on_restart(const Event& e) {
+  Member& m = *members_[e.member];
+  if (!m.up()) m.start();
+}
+
+}  // namespace raftkv::sim

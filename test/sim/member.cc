@@ -1,0 +1,227 @@
+#include "member.h"
+
+#include <utility>
+
+namespace raftkv::sim {
+
+Member::Member(NodeId id, World& world) : id_(id), world_(world) {}
+
+core::Options Member::options() const {
+  const Scenario& s = world_.scenario;
+  core::Options o;
+  o.id = id_;
+  for (NodeId v = 0; v < s.members; ++v) o.voters.push_back(v);
+  o.election_ticks = s.election_ticks;
+  o.heartbeat_ticks = s.heartbeat_ticks;
+  o.pre_vote = s.pre_vote;
+  o.check_quorum = s.check_quorum;
+  o.max_append_bytes = s.max_append_bytes;
+  o.max_inflight_messages = s.max_inflight_messages;
+  // A new seed per incarnation: a restarted member draws new timeouts.
+  o.seed = mix(mix(s.seed, id_), incarnation_);
+  o.faults = s.faults;
+  return o;
+}
+
+void Member::start() {
+  core_ = std::make_unique<core::Core>(options(), disk_.recover());
+  log_.reset(disk_.log());
+  soft_ = core::SoftState{core::Role::kFollower, core::kNoNode, core_->term()};
+  world_.log("n%llu start (incarnation %llu, term %llu, log %llu)", ull(id_), ull(incarnation_),
+             ull(core_->term()), ull(log_.last()));
+  // Members' clocks tick at the same rate but in different phases.
+  world_.queue.after(world_.rng.between(1, world_.scenario.tick), EventKind::kTick,
+                     static_cast<std::uint32_t>(id_), incarnation_);
+  drain();
+}
+
+void Member::crash() {
+  std::size_t survivors = world_.rng.below(disk_.pending() + 1);
+  world_.log("n%llu CRASH (%zu of %zu pending writes survive, %zu held sends lost)", ull(id_),
+             survivors, disk_.pending(), held_.size());
+  disk_.crash(survivors);
+  core_.reset();
+  ++incarnation_;
+  held_.clear();
+  waiting_reads_.clear();
+  applied_ = 0;
+  soft_ = core::SoftState{};
+  world_.checker.on_crash(id_);
+  ++world_.stats.crashes;
+}
+
+void Member::tick() {
+  core_->tick();
+  drain();
+}
+
+void Member::deliver(const pb::Message& message) {
+  core_->step(message);
+  drain();
+}
+
+core::ProposeResult Member::propose(std::string data) {
+  core::ProposeResult result = core_->propose(std::move(data));
+  drain();
+  return result;
+}
+
+// The read is registered with the checker before the core can answer it:
+// what was committed at this instant is what the answer must include.
+core::ReadResult Member::read(std::uint64_t request_id) {
+  core::ReadResult result = core_->read_index(request_id);
+  if (result == core::ReadResult::kAccepted) world_.checker.on_read_requested(id_, request_id);
+  drain();
+  return result;
+}
+
+core::TransferResult Member::transfer(NodeId target) {
+  core::TransferResult result = core_->transfer_leadership(target);
+  drain();
+  return result;
+}
+
+void Member::disk_done() {
+  Disk::Write write = disk_.complete_next();
+  release_held();
+  if (!write.entries.empty()) {
+    const pb::Entry& last = write.entries.back();
+    core_->on_persisted(last.index(), last.term());
+  }
+  drain();
+}
+
+void Member::drain() {
+  while (core_ && core_->has_ready()) {
+    core::Ready ready = core_->ready();
+    handle(ready);
+  }
+}
+
+void Member::handle(core::Ready& ready) {
+  bool was_leader = soft_.role == core::Role::kLeader &&
+                    (!ready.soft_state || (ready.soft_state->role == core::Role::kLeader &&
+                                           ready.soft_state->term == soft_.term));
+  persist(ready, was_leader);
+  maybe_crash_after_vote(ready);
+  for (const pb::Message& m : ready.messages) world_.net.send(m);
+  send_after_persist(std::move(ready.messages_after_persist));
+  if (ready.soft_state) note_soft_state(*ready.soft_state);
+  apply(ready.committed);
+  note_reads(ready);
+}
+
+// Steps 1 and 4 of the contract: one disk write per Ready; the shadow log
+// (the core's in-memory log) changes at once.
+void Member::persist(core::Ready& ready, bool was_leader) {
+  if (!ready.hard_state && ready.entries.empty()) return;
+  if (!ready.entries.empty()) {
+    Index first = ready.entries.front().index();
+    Index last_before = log_.last();
+    world_.checker.on_write(id_, was_leader, first, last_before);
+    if (!log_.write(ready.entries)) {
+      world_.checker.on_bad_write(id_, first, last_before);
+      return;
+    }
+    world_.checker.on_log_written(id_, log_, first);
+  }
+  Time latency = disk_latency();
+  Time done =
+      disk_.submit(Disk::Write{ready.hard_state, ready.entries, 0}, world_.queue.now(), latency);
+  world_.queue.push(done, EventKind::kDiskDone, static_cast<std::uint32_t>(id_), incarnation_);
+}
+
+Time Member::disk_latency() {
+  const Scenario& s = world_.scenario;
+  Time latency = world_.rng.between(s.disk_min, s.disk_max);
+  if (world_.rng.chance(s.disk_stall_chance)) latency += world_.rng.between(0, s.disk_stall);
+  if (world_.queue.now() < slow_until_) latency *= 20;
+  return latency;
+}
+
+// Step 3: these messages promise durable state, so they wait for every
+// write submitted so far (this Ready's included).
+void Member::send_after_persist(std::vector<pb::Message> messages) {
+  if (messages.empty()) return;
+  if (disk_.completed() >= disk_.submitted()) {
+    for (const pb::Message& m : messages) world_.net.send(m);
+    return;
+  }
+  held_.emplace_back(disk_.submitted(), std::move(messages));
+}
+
+void Member::release_held() {
+  while (!held_.empty() && held_.front().first <= disk_.completed()) {
+    for (const pb::Message& m : held_.front().second) world_.net.send(m);
+    held_.pop_front();
+  }
+}
+
+void Member::note_soft_state(const core::SoftState& soft) {
+  bool new_leader = soft.role == core::Role::kLeader &&
+                    (soft_.role != core::Role::kLeader || soft_.term != soft.term);
+  soft_ = soft;
+  if (!new_leader) return;
+  ++world_.stats.leaders;
+  world_.log("n%llu LEADER of term %llu (log %llu, committed so far %llu)", ull(id_),
+             ull(soft.term), ull(log_.last()), ull(world_.checker.committed()));
+  world_.checker.on_leader(id_, soft.term, log_);
+}
+
+// Step 5. The state machine is a list of applied entries, kept by the
+// checker; probes of the liveness phase are recognised here.
+void Member::apply(const std::vector<pb::Entry>& committed) {
+  if (committed.empty()) return;
+  for (const pb::Entry& e : committed) {
+    Index before = world_.checker.committed();
+    world_.checker.on_apply(id_, e);
+    if (world_.checker.committed() > before) ++world_.stats.committed;
+    if (world_.probe_open && e.data().rfind("probe-", 0) == 0) world_.probe_committed = true;
+  }
+  applied_ = committed.back().index();
+  world_.log("n%llu applied up to %llu", ull(id_), ull(applied_));
+  core_->on_applied(applied_);
+  answer_reads();
+}
+
+// Step 6: the linearizability check happens when the core returns the
+// ReadState; the read is served once the state machine catches up.
+void Member::note_reads(const core::Ready& ready) {
+  for (const core::ReadState& r : ready.reads) {
+    world_.log("n%llu read %llu -> index %llu", ull(id_), ull(r.request_id), ull(r.index));
+    world_.checker.on_read_state(id_, r.request_id, r.index);
+    waiting_reads_.push_back(r);
+  }
+  answer_reads();
+}
+
+void Member::answer_reads() {
+  std::size_t kept = 0;
+  for (const core::ReadState& r : waiting_reads_) {
+    if (r.index <= applied_) {
+      ++world_.stats.reads;
+    } else {
+      waiting_reads_[kept++] = r;
+    }
+  }
+  waiting_reads_.resize(kept);
+}
+
+// A crash right after a vote is granted is the schedule that exposes a vote
+// answered before it was durable (two votes in one term after restart).
+void Member::maybe_crash_after_vote(const core::Ready& ready) {
+  if (!world_.chaos) return;
+  auto granted = [](const pb::Message& m) {
+    return m.has_request_vote_response() && m.request_vote_response().granted() &&
+           !m.request_vote_response().pre_vote();
+  };
+  bool voted = false;
+  for (const pb::Message& m : ready.messages) voted = voted || granted(m);
+  for (const pb::Message& m : ready.messages_after_persist) voted = voted || granted(m);
+  if (!voted || !world_.rng.chance(world_.scenario.crash_after_vote)) return;
+  Time delay = world_.rng.between(0, world_.scenario.disk_max);
+  Time downtime = world_.rng.between(kMillisecond, 3 * world_.scenario.tick);
+  world_.queue.after(delay, EventKind::kCrash, static_cast<std::uint32_t>(id_), downtime);
+}
+
+}  // namespace raftkv::sim

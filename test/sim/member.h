@@ -1,0 +1,83 @@
+// One simulated cluster member: a real core::Core driven exactly as ready.h
+// demands, a simulated disk, and a volatile state machine.
+//
+// Driver contract, per Ready (ready.h):
+//   1. hard state and entries become a disk write with a random latency;
+//   2. `messages` go to the network at once;
+//   3. `messages_after_persist` are held until every write submitted up to
+//      and including this Ready has completed;
+//   4. each completed write with entries is reported by on_persisted();
+//   5. `committed` entries are applied in order, then on_applied();
+//   6. a ReadState is answered once the state machine reaches its index.
+// A crash drops the core, the held messages, the pending writes (but a
+// random prefix) and the state machine; a restart builds a new Core from
+// exactly what the disk holds.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+#include "disk.h"
+#include "shadow_log.h"
+#include "world.h"
+
+namespace raftkv::sim {
+
+class Member {
+ public:
+  Member(NodeId id, World& world);
+
+  NodeId id() const { return id_; }
+  bool up() const { return core_ != nullptr; }
+  std::uint64_t incarnation() const { return incarnation_; }
+  // Role and term as last reported through Ready::soft_state.
+  const core::SoftState& soft() const { return soft_; }
+  const ShadowLog& log() const { return log_; }
+
+  // (Re)creates the core from the disk and starts its tick chain.
+  void start();
+  void crash();
+  // The disk is slow (write latency x20) until `until`.
+  void slow_disk_until(Time until) { slow_until_ = until; }
+
+  void tick();
+  void deliver(const pb::Message& message);
+  void disk_done();
+  core::ProposeResult propose(std::string data);
+  core::ReadResult read(std::uint64_t request_id);
+  core::TransferResult transfer(NodeId target);
+
+ private:
+  core::Options options() const;
+  void drain();
+  void handle(core::Ready& ready);
+  void persist(core::Ready& ready, bool was_leader);
+  void send_after_persist(std::vector<pb::Message> messages);
+  void release_held();
+  void note_soft_state(const core::SoftState& soft);
+  void apply(const std::vector<pb::Entry>& committed);
+  void note_reads(const core::Ready& ready);
+  void answer_reads();
+  void maybe_crash_after_vote(const core::Ready& ready);
+  Time disk_latency();
+
+  NodeId id_;
+  World& world_;
+  std::unique_ptr<core::Core> core_;
+  std::uint64_t incarnation_ = 0;
+  Disk disk_;
+  ShadowLog log_;
+  core::SoftState soft_;
+  // messages_after_persist waiting for the disk: (writes that must be
+  // complete, messages).
+  std::deque<std::pair<std::uint64_t, std::vector<pb::Message>>> held_;
+  Index applied_ = 0;
+  std::vector<core::ReadState> waiting_reads_;
+  Time slow_until_ = 0;
+};
+
+}  // namespace raftkv::sim

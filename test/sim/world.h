@@ -1,0 +1,104 @@
+// What every part of one simulated run shares: the seed's scenario, the
+// clock and agenda, the network, the checker, the random stream, the trace
+// and the counters. Members, workload and nemesis all act through it.
+#pragma once
+
+#include <cstdarg>
+#include <cstdint>
+#include <string>
+
+#include "checker.h"
+#include "core/options.h"
+#include "event_queue.h"
+#include "network.h"
+#include "rng.h"
+
+namespace raftkv::sim {
+
+// Knobs drawn once per seed (see scenario.cc) so that different seeds explore
+// different timing regimes and core options.
+struct Scenario {
+  std::uint64_t seed = 1;
+  std::size_t members = 3;
+  std::uint64_t steps = 0;  // events in the chaos phase
+  core::UnsafeTestFaults faults;
+  bool verbose = false;
+
+  // Core options.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::size_t max_append_bytes = 1 << 20;
+  std::size_t max_inflight_messages = 64;
+
+  Time tick = 10 * kMillisecond;
+
+  // Disk: write latency is uniform in [disk_min, disk_max], with a chance of
+  // a stall of up to disk_stall.
+  Time disk_min = 50;
+  Time disk_max = 2 * kMillisecond;
+  double disk_stall_chance = 0.02;
+  Time disk_stall = 40 * kMillisecond;
+
+  NetworkProfile network;
+
+  // Mean gaps between workload and nemesis actions.
+  Time propose_gap = 5 * kMillisecond;
+  Time read_gap = 10 * kMillisecond;
+  Time transfer_gap = 2000 * kMillisecond;
+  Time nemesis_gap = 150 * kMillisecond;
+  // Chance that a member crashes right after granting a vote.
+  double crash_after_vote = 0.05;
+  // Relative weights of nemesis actions (see nemesis.cc).
+  int w_heal = 3, w_split = 2, w_isolate_leader = 2, w_one_way = 2, w_crash = 2, w_crash_leader = 2,
+      w_slow_disk = 1;
+};
+
+struct Stats {
+  std::uint64_t events = 0;
+  std::uint64_t leaders = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t reads = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t proposals = 0;
+  std::uint64_t liveness_ticks_max = 0;
+};
+
+class Trace {
+ public:
+  bool enabled = false;
+  // Prints one trace line, prefixed with the event number and virtual time.
+  void vlog(Time now, std::uint64_t step, const char* format, va_list args) const;
+};
+
+// For printf's %llu, whatever std::uint64_t is on this platform.
+inline unsigned long long ull(std::uint64_t v) {
+  return v;
+}
+
+struct World {
+  explicit World(const Scenario& s)
+      : scenario(s), rng(mix(s.seed, 0x5eed)), net(s.members, rng, queue), checker(s.members) {
+    trace.enabled = s.verbose;
+    net.set_profile(s.network);
+  }
+  // printf-style trace line (only with --verbose). Callers guard expensive
+  // arguments with `trace.enabled`.
+  void log(const char* format, ...) const __attribute__((format(printf, 2, 3)));
+
+  Scenario scenario;
+  EventQueue queue;
+  Rng rng;
+  Network net;
+  Checker checker;
+  Trace trace;
+  Stats stats;
+  // True during the chaos phase; false once the nemesis has healed everything.
+  bool chaos = true;
+  // The liveness phase: a "probe-N" proposal has been made / applied.
+  bool probe_open = false;
+  bool probe_committed = false;
+};
+
+}  // namespace raftkv::sim
