@@ -1,0 +1,41 @@
+#include "transport/handshake.h"
+
+namespace raftkv::transport {
+namespace {
+
+HandshakeCheck refuse(std::string reason) {
+  return {false, core::kNoNode, std::move(reason)};
+}
+
+}  // namespace
+
+pb::Handshake make_handshake(core::NodeId from, core::NodeId to) {
+  pb::Handshake handshake;
+  handshake.set_magic(kHandshakeMagic);
+  handshake.set_version(kProtocolVersion);
+  handshake.set_from(from);
+  handshake.set_to(to);
+  return handshake;
+}
+
+HandshakeCheck check_handshake(std::string_view payload, core::NodeId self,
+                               const std::function<bool(core::NodeId)>& is_member) {
+  pb::Handshake handshake;
+  if (!handshake.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    return refuse("undecodable handshake");
+  }
+  if (handshake.magic() != kHandshakeMagic) return refuse("bad handshake magic");
+  if (handshake.version() != kProtocolVersion) {
+    return refuse("unsupported protocol version " + std::to_string(handshake.version()));
+  }
+  if (handshake.to() != self) {
+    return refuse("handshake addressed to member " + std::to_string(handshake.to()) + ", this is " +
+                  std::to_string(self));
+  }
+  if (handshake.from() == self || !is_member(handshake.from())) {
+    return refuse("handshake from unknown member " + std::to_string(handshake.from()));
+  }
+  return {true, handshake.from(), {}};
+}
+
+}  // namespace raftkv::transport

@@ -1,0 +1,32 @@
+// The first frame on every peer connection: the caller names itself and the
+// member it meant to reach (pb::Handshake). The acceptor checks it before
+// any pb::Message is decoded from that connection.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+#include "raft.pb.h"
+
+namespace raftkv::transport {
+
+inline constexpr std::uint32_t kHandshakeMagic = 0x52414654;  // "RAFT"
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+pb::Handshake make_handshake(core::NodeId from, core::NodeId to);
+
+struct HandshakeCheck {
+  bool ok = false;
+  core::NodeId from = core::kNoNode;  // the caller, when ok
+  std::string reason;                 // why it was refused, when !ok
+};
+
+// Decodes and validates a handshake payload received by `self`: magic,
+// version, `to` == self, and `from` a member (is_member) other than self.
+HandshakeCheck check_handshake(std::string_view payload, core::NodeId self,
+                               const std::function<bool(core::NodeId)>& is_member);
+
+}  // namespace raftkv::transport

@@ -1,0 +1,100 @@
+// One accepted peer connection: the receiving side of a peer's outbound
+// connection to us.
+//
+// Happy path:
+//   accepted --handshake frame (valid, in time)--> identified as peer P
+//   identified: every frame is a pb::Message with from() == P and
+//   to() == self, handed to InboundHost::deliver() in arrival order.
+// Failure modes (all close this connection only):
+//   protocol violation -- bad frame length, undecodable or invalid
+//   handshake, unknown member, no handshake within handshake_timeout_ms,
+//   undecodable message, message not from P or not to us --> one RKV_WARN
+//   line with the remote address and reason, counted by
+//   InboundHost::on_rejected().
+//   EOF or read error --> closed quietly (debug): peers come and go.
+//   A newer connection from the same peer --> the transport closes this one
+//   (the peer keeps one outbound connection, so this one is abandoned).
+// The object frees itself once both its handles (socket, timer) are closed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <uv.h>
+
+#include "core/types.h"
+#include "raft.pb.h"
+#include "transport/frame.h"
+#include "transport/handle_tracker.h"
+
+namespace raftkv::transport {
+
+class Inbound;
+
+// What an inbound connection needs from its transport.
+class InboundHost {
+ public:
+  virtual ~InboundHost() = default;
+  virtual core::NodeId self() const = 0;
+  virtual bool is_peer(core::NodeId id) const = 0;
+  virtual void on_identified(Inbound* connection) = 0;
+  virtual void on_rejected() = 0;
+  virtual void on_closing(Inbound* connection) = 0;  // forget the pointer
+  virtual void deliver(pb::Message&& message) = 0;
+};
+
+class Inbound {
+ public:
+  struct Limits {
+    std::size_t max_frame_bytes;
+    std::uint64_t handshake_timeout_ms;
+  };
+
+  // Accepts a pending connection on `server`. Returns the connection, or
+  // nullptr if it could not be accepted (it is then already closing). The
+  // caller records the pointer, then calls start().
+  static Inbound* accept(uv_loop_t* loop, uv_stream_t* server, InboundHost* host, Limits limits,
+                         HandleTracker* handles);
+  // Starts the handshake deadline and reading.
+  void start();
+  Inbound(const Inbound&) = delete;
+  Inbound& operator=(const Inbound&) = delete;
+
+  // Starts closing; idempotent; the object is freed later, by libuv callbacks.
+  void close();
+  // Closes after a protocol violation: logs `reason`, counts a rejection.
+  void reject(std::string_view reason);
+
+  bool identified() const { return peer_ != core::kNoNode; }
+  core::NodeId peer() const { return peer_; }
+  const std::string& remote() const { return remote_; }
+
+ private:
+  Inbound(InboundHost* host, Limits limits, HandleTracker* handles);
+  ~Inbound() = default;
+
+  void on_read(ssize_t nread);
+  void process_frames();
+  void on_handshake(std::string_view payload);
+  void on_message(std::string_view payload);
+
+  static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+  static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void timer_cb(uv_timer_t* timer);
+  static void closed_cb(uv_handle_t* handle);
+
+  InboundHost* host_;
+  Limits limits_;
+  HandleTracker* handles_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;  // handshake deadline
+  int open_handles_ = 0;
+  bool closing_ = false;
+  FrameDecoder decoder_;
+  core::NodeId peer_ = core::kNoNode;
+  std::string remote_ = "?";
+};
+
+}  // namespace raftkv::transport

@@ -1,0 +1,370 @@
+#include "transport/outbound.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <utility>
+#include <vector>
+
+#include "transport/frame.h"
+#include "transport/handshake.h"
+#include "util/log.h"
+
+namespace raftkv::transport {
+namespace {
+
+constexpr const char* kLog = "transport";
+// One uv_write carries at most this many frames / about this many bytes:
+// enough to turn a burst of small control frames into one writev, small
+// enough that a batch never hides much data from the backlog check.
+constexpr std::size_t kMaxBatchFrames = 64;
+constexpr std::size_t kMaxBatchBytes = 256 * 1024;
+constexpr unsigned kKeepaliveDelaySeconds = 10;
+// State-change lines ("connected", "lost", "unreachable") go to info at most
+// this often per peer; the rest to debug, so a flapping peer cannot flood.
+constexpr std::uint64_t kInfoIntervalMs = 10'000;
+
+}  // namespace
+
+struct Outbound::Socket {
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  Outbound* owner = nullptr;
+  bool handshake_sent = false;
+  std::uint64_t handshake_sent_at_ms = 0;
+  char scratch[256];  // the peer never writes here; whatever arrives is discarded
+};
+
+struct Outbound::WriteBatch {
+  uv_write_t request;
+  Outbound* owner = nullptr;
+  Socket* socket = nullptr;
+  std::vector<std::string> frames;  // owned until the write callback
+  std::vector<uv_buf_t> bufs;
+  std::size_t bytes = 0;
+  std::size_t messages = 0;  // 0 for the handshake
+};
+
+Outbound::Outbound(uv_loop_t* loop, core::NodeId self, Peer peer, const TransportOptions& options,
+                   HandleTracker* handles, std::function<void(Outbound*)> request_flush)
+    : loop_(loop),
+      self_(self),
+      peer_(std::move(peer)),
+      options_(options),
+      handles_(handles),
+      request_flush_(std::move(request_flush)),
+      backoff_ms_(options.backoff_min_ms) {
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+  timer_open_ = true;
+  handles_->opened();
+}
+
+Outbound::~Outbound() = default;
+
+PeerMetrics Outbound::metrics() const {
+  PeerMetrics metrics;
+  metrics.connected = state_ == State::kOpen;
+  metrics.sent_messages = sent_messages_;
+  metrics.sent_bytes = sent_bytes_;
+  metrics.dropped_messages = dropped_messages_;
+  metrics.queued_bytes = queued_bytes();
+  metrics.reconnects = reconnects_;
+  metrics.received_messages = received_messages_;
+  return metrics;
+}
+
+std::size_t Outbound::limit_for(Lane lane) const {
+  std::size_t limit = options_.max_queue_bytes;
+  if (state_ != State::kOpen) limit = std::min(limit, options_.disconnected_queue_bytes);
+  // The last sixteenth is reserved for control messages: a queue full of
+  // entries must not cost the follower its heartbeats (and the leader its
+  // leadership).
+  if (lane == Lane::kData) limit -= limit / 16;
+  return limit;
+}
+
+bool Outbound::enqueue(const pb::Message& message) {
+  if (state_ == State::kClosed) {
+    ++dropped_messages_;
+    return false;
+  }
+  const std::size_t size = message.ByteSizeLong();
+  if (size > options_.max_frame_bytes) {
+    // A bug upstream (batches must respect the frame limit), not a network
+    // condition: worth a warning every time.
+    RKV_WARN(kLog, "peer %" PRIu64 ": dropping a %zu-byte message (max_frame_bytes %zu)", peer_.id,
+             size, options_.max_frame_bytes);
+    ++dropped_messages_;
+    return false;
+  }
+  const Lane lane = lane_of(message);
+  std::string frame;
+  if (queued_bytes() + kFrameHeaderBytes + size > limit_for(lane) ||
+      !append_frame(message, options_.max_frame_bytes, &frame)) {
+    ++dropped_messages_;
+    return false;
+  }
+  pending_bytes_ += frame.size();
+  ++pending_messages_;
+  lanes_[static_cast<int>(lane)].push_back(std::move(frame));
+  if (state_ == State::kIdle) {
+    connect();
+  } else if (state_ == State::kOpen) {
+    request_flush_(this);
+  }
+  return true;
+}
+
+// --- connection life cycle -------------------------------------------------
+
+void Outbound::connect() {
+  auto* socket = new Socket;
+  socket->owner = this;
+  socket->tcp.data = socket;
+  socket->connect.data = socket;
+  if (int status = uv_tcp_init(loop_, &socket->tcp); status < 0) {
+    delete socket;
+    state_ = State::kConnecting;
+    fail("socket", status);
+    return;
+  }
+  handles_->opened();
+  socket_ = socket;
+  state_ = State::kConnecting;
+
+  sockaddr_storage address;
+  int status = UV_EINVAL;
+  if (util::to_sockaddr(peer_.address, &address)) {
+    status = uv_tcp_connect(&socket->connect, &socket->tcp,
+                            reinterpret_cast<const sockaddr*>(&address), connect_cb);
+  }
+  if (status < 0) {
+    fail("connect", status);
+    return;
+  }
+  uv_timer_start(&timer_, timer_cb, options_.connect_timeout_ms, 0);
+}
+
+void Outbound::on_connected(Socket* socket, int status) {
+  if (socket != socket_) return;  // an abandoned attempt, already closing
+  if (status < 0) {
+    fail("connect", status);
+    return;
+  }
+  uv_timer_stop(&timer_);
+  uv_tcp_nodelay(&socket->tcp, 1);
+  uv_tcp_keepalive(&socket->tcp, 1, kKeepaliveDelaySeconds);
+  // We never expect data, but reading is how a closed or reset peer is
+  // noticed while there is nothing to write.
+  status = uv_read_start(reinterpret_cast<uv_stream_t*>(&socket->tcp), alloc_cb, read_cb);
+  if (status < 0) {
+    fail("read", status);
+    return;
+  }
+  state_ = State::kOpen;
+  if (!write_handshake()) return;
+  if (log_info_now()) {
+    RKV_INFO(kLog, "connected to peer %" PRIu64 " at %s", peer_.id,
+             peer_.address.to_string().c_str());
+  } else {
+    RKV_DEBUG(kLog, "connected to peer %" PRIu64 " at %s", peer_.id,
+              peer_.address.to_string().c_str());
+  }
+  reported_down_ = false;
+  flush();
+}
+
+void Outbound::on_read(Socket* socket, ssize_t nread) {
+  if (socket != socket_ || nread == 0) return;
+  if (nread > 0) {
+    RKV_DEBUG(kLog, "peer %" PRIu64 ": ignoring %zd bytes on our outbound connection", peer_.id,
+              nread);
+    return;
+  }
+  fail("read", static_cast<int>(nread));
+}
+
+void Outbound::on_timer() {
+  if (state_ == State::kConnecting) {
+    fail("connect", UV_ETIMEDOUT);
+  } else if (state_ == State::kBackoff) {
+    ++reconnects_;
+    connect();
+  }
+}
+
+bool Outbound::log_info_now() {
+  const std::uint64_t now = uv_now(loop_);
+  if (last_info_ms_ != 0 && now - last_info_ms_ < kInfoIntervalMs) return false;
+  last_info_ms_ = std::max<std::uint64_t>(now, 1);
+  return true;
+}
+
+void Outbound::fail(const char* operation, int status) {
+  if (state_ == State::kClosed) return;
+  const char* what = state_ == State::kOpen ? "connection lost"
+                     : reported_down_       ? "still unreachable"
+                                            : "unreachable";
+  if (!reported_down_ && log_info_now()) {
+    RKV_INFO(kLog, "peer %" PRIu64 " at %s: %s (%s: %s); retrying", peer_.id,
+             peer_.address.to_string().c_str(), what, operation, uv_strerror(status));
+  } else {
+    RKV_DEBUG(kLog, "peer %" PRIu64 " at %s: %s (%s: %s); retrying", peer_.id,
+              peer_.address.to_string().c_str(), what, operation, uv_strerror(status));
+  }
+  reported_down_ = true;
+  // Reset the backoff only for a connection that held for a while after its
+  // handshake went out. A peer that accepts and at once drops us (say, it
+  // rejects our handshake) must not be redialled every backoff_min_ms.
+  if (socket_ != nullptr && socket_->handshake_sent &&
+      uv_now(loop_) - socket_->handshake_sent_at_ms >= options_.backoff_max_ms) {
+    backoff_ms_ = options_.backoff_min_ms;
+  }
+  close_socket();
+  drop_pending();
+  state_ = State::kBackoff;
+  uv_timer_start(&timer_, timer_cb, backoff_ms_, 0);
+  backoff_ms_ = std::min(std::max<std::uint64_t>(backoff_ms_ * 2, 1), options_.backoff_max_ms);
+}
+
+void Outbound::close_socket() {
+  if (socket_ == nullptr) return;
+  Socket* socket = std::exchange(socket_, nullptr);
+  // Pending connect and write requests complete with UV_ECANCELED before
+  // the close callback, which frees the socket.
+  uv_close(reinterpret_cast<uv_handle_t*>(&socket->tcp), socket_closed_cb);
+}
+
+void Outbound::drop_pending() {
+  dropped_messages_ += pending_messages_;
+  for (auto& lane : lanes_) lane.clear();
+  pending_messages_ = 0;
+  pending_bytes_ = 0;
+}
+
+void Outbound::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  close_socket();
+  drop_pending();
+  if (timer_open_) {
+    timer_open_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), timer_closed_cb);
+  }
+}
+
+// --- writing ----------------------------------------------------------------
+
+bool Outbound::write_handshake() {
+  auto* batch = new WriteBatch;
+  batch->frames.emplace_back();
+  append_frame(make_handshake(self_, peer_.id), options_.max_frame_bytes, &batch->frames.back());
+  batch->bytes = batch->frames.back().size();
+  return submit(batch);
+}
+
+void Outbound::flush() {
+  while (write_batch()) {
+  }
+}
+
+bool Outbound::write_batch() {
+  if (state_ != State::kOpen || pending_messages_ == 0) return false;
+  const auto* stream = reinterpret_cast<const uv_stream_t*>(&socket_->tcp);
+  if (uv_stream_get_write_queue_size(stream) >= options_.socket_backlog_bytes) return false;
+  auto* batch = new WriteBatch;
+  for (auto& lane : lanes_) {  // control lane first
+    while (!lane.empty() && batch->frames.size() < kMaxBatchFrames &&
+           batch->bytes < kMaxBatchBytes) {
+      batch->bytes += lane.front().size();
+      batch->frames.push_back(std::move(lane.front()));
+      lane.pop_front();
+    }
+  }
+  batch->messages = batch->frames.size();
+  pending_messages_ -= batch->messages;
+  pending_bytes_ -= batch->bytes;
+  return submit(batch);
+}
+
+bool Outbound::submit(WriteBatch* batch) {
+  batch->owner = this;
+  batch->socket = socket_;
+  batch->request.data = batch;
+  batch->bufs.reserve(batch->frames.size());
+  for (auto& frame : batch->frames) {
+    batch->bufs.push_back(uv_buf_init(frame.data(), static_cast<unsigned>(frame.size())));
+  }
+  inflight_bytes_ += batch->bytes;
+  const int status =
+      uv_write(&batch->request, reinterpret_cast<uv_stream_t*>(&socket_->tcp), batch->bufs.data(),
+               static_cast<unsigned>(batch->bufs.size()), write_cb);
+  if (status < 0) {  // no callback will come
+    inflight_bytes_ -= batch->bytes;
+    dropped_messages_ += batch->messages;
+    delete batch;
+    fail("write", status);
+    return false;
+  }
+  return true;
+}
+
+void Outbound::on_written(WriteBatch* batch, int status) {
+  inflight_bytes_ -= batch->bytes;
+  Socket* socket = batch->socket;
+  if (status == 0 && batch->messages == 0) {
+    socket->handshake_sent = true;
+    socket->handshake_sent_at_ms = uv_now(loop_);
+  } else if (status == 0) {
+    sent_messages_ += batch->messages;
+    sent_bytes_ += batch->bytes;
+  } else {
+    dropped_messages_ += batch->messages;
+  }
+  delete batch;
+  if (socket != socket_) return;  // canceled by close_socket(); nothing more to do
+  if (status < 0) {
+    fail("write", status);
+    return;
+  }
+  flush();  // libuv's queue shrank: hand over more
+}
+
+// --- libuv callbacks ----------------------------------------------------------
+
+void Outbound::connect_cb(uv_connect_t* request, int status) {
+  auto* socket = static_cast<Socket*>(request->data);
+  socket->owner->on_connected(socket, status);
+}
+
+void Outbound::alloc_cb(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) {
+  auto* socket = static_cast<Socket*>(handle->data);
+  *buf = uv_buf_init(socket->scratch, sizeof socket->scratch);
+}
+
+void Outbound::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*/) {
+  auto* socket = static_cast<Socket*>(stream->data);
+  socket->owner->on_read(socket, nread);
+}
+
+void Outbound::write_cb(uv_write_t* request, int status) {
+  auto* batch = static_cast<WriteBatch*>(request->data);
+  batch->owner->on_written(batch, status);
+}
+
+void Outbound::timer_cb(uv_timer_t* timer) {
+  static_cast<Outbound*>(timer->data)->on_timer();
+}
+
+void Outbound::socket_closed_cb(uv_handle_t* handle) {
+  auto* socket = static_cast<Socket*>(handle->data);
+  HandleTracker* handles = socket->owner->handles_;
+  delete socket;
+  handles->closed();  // may complete Transport::close(): touch nothing after
+}
+
+void Outbound::timer_closed_cb(uv_handle_t* handle) {
+  static_cast<Outbound*>(handle->data)->handles_->closed();
+}
+
+}  // namespace raftkv::transport

@@ -1,0 +1,115 @@
+// The sending side of one peer: its outbound TCP connection, its two-lane
+// queue and its reconnect backoff.
+//
+// Happy path:
+//   idle --first enqueue--> connecting --connect ok--> open
+//   open: write the Handshake frame first, then the queued frames, control
+//   lane before data lane, several frames per uv_write, only while libuv's
+//   write queue is below socket_backlog_bytes. Each completed write pumps
+//   again. The handshake's completion resets the backoff.
+// Failure modes:
+//   connect error or connect timeout, read EOF/error (the peer never writes
+//   to this connection, so any read result but data means it is gone), write
+//   error --> close the socket, drop every queued message (counted: Raft
+//   resends fresher ones), back off, reconnect. In-flight writes come back
+//   UV_ECANCELED and are counted as dropped. Logged at info on a state change
+//   (connected / lost / unreachable), at debug for repeated failures, so a
+//   dead peer does not flood the log.
+//   Queue over its bound --> enqueue() refuses the message (a drop).
+//   close() --> closes whatever exists (socket, timer) from any state.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <string>
+
+#include <uv.h>
+
+#include "transport/handle_tracker.h"
+#include "transport/priority.h"
+#include "transport/transport.h"
+
+namespace raftkv::transport {
+
+class Outbound {
+ public:
+  // `request_flush(this)` asks the transport to call flush() before the loop next
+  // polls for I/O, so that all messages sent in one loop iteration share a
+  // uv_write. `options` and `handles` must outlive this object.
+  Outbound(uv_loop_t* loop, core::NodeId self, Peer peer, const TransportOptions& options,
+           HandleTracker* handles, std::function<void(Outbound*)> request_flush);
+  ~Outbound();  // only once close() was called and its handles are closed
+  Outbound(const Outbound&) = delete;
+  Outbound& operator=(const Outbound&) = delete;
+
+  // Queues `message` (from() already stamped); false when refused.
+  bool enqueue(const pb::Message& message);
+  // Hands queued frames to libuv as far as the socket backlog allows.
+  void flush();
+  // Closes socket and timer, drops the queue; idempotent.
+  void close();
+
+  void count_received() { ++received_messages_; }
+  const Peer& peer() const { return peer_; }
+  PeerMetrics metrics() const;
+
+ private:
+  enum class State { kIdle, kConnecting, kOpen, kBackoff, kClosed };
+  struct Socket;      // one connection attempt; freed in its close callback
+  struct WriteBatch;  // one uv_write and the frames it owns
+
+  std::size_t queued_bytes() const { return pending_bytes_ + inflight_bytes_; }
+  std::size_t limit_for(Lane lane) const;
+
+  void connect();
+  void on_connected(Socket* socket, int status);
+  void on_read(Socket* socket, ssize_t nread);
+  void on_timer();
+  void fail(const char* operation, int status);
+  bool log_info_now();  // rate limit of state-change lines
+  void close_socket();
+  void drop_pending();
+
+  bool write_handshake();
+  bool write_batch();
+  bool submit(WriteBatch* batch);
+  void on_written(WriteBatch* batch, int status);
+
+  static void connect_cb(uv_connect_t* request, int status);
+  static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+  static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void write_cb(uv_write_t* request, int status);
+  static void timer_cb(uv_timer_t* timer);
+  static void socket_closed_cb(uv_handle_t* handle);
+  static void timer_closed_cb(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  core::NodeId self_;
+  Peer peer_;
+  const TransportOptions& options_;
+  HandleTracker* handles_;
+  std::function<void(Outbound*)> request_flush_;
+
+  State state_ = State::kIdle;
+  Socket* socket_ = nullptr;  // the current attempt; older ones may still be closing
+  uv_timer_t timer_;          // connect timeout, then backoff
+  bool timer_open_ = false;
+  std::uint64_t backoff_ms_;
+  bool reported_down_ = false;  // the peer was reported down since the last connect
+  std::uint64_t last_info_ms_ = 0;
+
+  std::deque<std::string> lanes_[2];  // encoded frames, indexed by Lane
+  std::size_t pending_messages_ = 0;
+  std::size_t pending_bytes_ = 0;   // in lanes_
+  std::size_t inflight_bytes_ = 0;  // handed to uv_write, callback not yet run
+
+  std::uint64_t sent_messages_ = 0;
+  std::uint64_t sent_bytes_ = 0;
+  std::uint64_t dropped_messages_ = 0;
+  std::uint64_t reconnects_ = 0;
+  std::uint64_t received_messages_ = 0;
+};
+
+}  // namespace raftkv::transport
