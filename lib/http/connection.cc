@@ -1,0 +1,386 @@
+#include "http/connection.h"
+
+#include <exception>
+#include <utility>
+
+#include "http/responder.h"
+#include "http/server_state.h"
+#include "util/log.h"
+
+namespace raftkv::http {
+
+namespace {
+constexpr const char* kLog = "http";
+
+Connection* owner(void* data) {
+  return static_cast<Connection*>(data);
+}
+}  // namespace
+
+// One queued write: owns the bytes until libuv is done with them.
+struct WriteRequest {
+  uv_write_t request;
+  std::string head;
+  std::string body;
+};
+
+Connection::Connection(std::shared_ptr<ServerState> server)
+    : server_(std::move(server)), parser_(server_->limits) {}
+
+Connection::~Connection() = default;
+
+void Connection::start(uv_stream_t* listener) {
+  uv_tcp_init(server_->loop, &tcp_);
+  uv_timer_init(server_->loop, &timer_);
+  tcp_.data = this;
+  timer_.data = this;
+  open_handles_ = 2;
+  const int rc = uv_accept(listener, stream());
+  if (rc != 0) {
+    RKV_WARN(kLog, "accept failed: %s", uv_strerror(rc));
+    close_now();
+    return;
+  }
+  // Small responses must not wait for Nagle + delayed ACKs (40 ms stalls).
+  uv_tcp_nodelay(&tcp_, 1);
+  settle();
+}
+
+// ---- reading and parsing ---------------------------------------------------
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+  std::vector<char>& buffer = owner(handle->data)->server_->read_buffer;
+  *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  owner(stream->data)->handle_read(nread, buf);
+}
+
+void Connection::handle_read(ssize_t nread, const uv_buf_t* buf) {
+  if (nread == 0) return;  // EAGAIN
+  if (nread == UV_EOF) {
+    reading_ = false;  // libuv has stopped reading
+    peer_eof_ = true;
+    handle_eof();
+    return;
+  }
+  if (nread < 0) {
+    RKV_DEBUG(kLog, "read failed: %s", uv_strerror(static_cast<int>(nread)));
+    close_now();
+    return;
+  }
+  server_->metrics.bytes_read += static_cast<std::uint64_t>(nread);
+  if (state_ != State::kReading && state_ != State::kAwaiting) return;  // lingering: discard
+  input_.append(buf->base, static_cast<std::size_t>(nread));
+  if (state_ == State::kAwaiting) {
+    settle();  // only buffer: the parser waits for the answer
+    return;
+  }
+  drive();
+}
+
+void Connection::handle_eof() {
+  switch (state_) {
+    case State::kReading:
+      finish_input();
+      break;
+    case State::kAwaiting:
+      break;  // a half-close: answer first, then finish
+    case State::kClosing:
+      // Once our FIN is out the exchange is over; before that, on_shutdown
+      // closes (closing now would cancel the response still being flushed).
+      if (shutdown_done_) close_now();
+      break;
+    case State::kClosed:
+      break;
+  }
+}
+
+// Parses buffered input until it runs out or a request goes to the handler.
+// Re-entered from a handler that answers synchronously: the outer call then
+// simply carries on with the next pipelined request.
+void Connection::drive() {
+  if (driving_) return;
+  driving_ = true;
+  while (state_ == State::kReading && buffered() > 0) {
+    const auto result = parser_.feed(std::string_view(input_).substr(input_pos_));
+    input_pos_ += result.consumed;
+    if (result.status == RequestParser::Status::kError) {
+      fail_request();
+    } else if (result.status == RequestParser::Status::kRequest) {
+      dispatch();
+    }
+  }
+  if (buffered() == 0 || state_ == State::kClosing || state_ == State::kClosed) {
+    input_.clear();
+    input_pos_ = 0;
+  }
+  driving_ = false;
+  settle();
+}
+
+// Brings reading and the timer in line with the state after input or output.
+void Connection::settle() {
+  if (driving_) return;
+  if (state_ == State::kReading) {
+    if (peer_eof_) {
+      finish_input();
+      return;
+    }
+    if (parser_.take_expect_continue() && parser_.phase() == RequestParser::Phase::kBody) {
+      write_continue();
+      if (state_ != State::kReading) return;
+    }
+    start_reading();
+    arm_request_timer();
+  } else if (state_ == State::kAwaiting) {
+    // Keep reading to notice resets, but only up to the pipelining budget.
+    if (buffered() > server_->limits.max_pipelined_bytes) {
+      stop_reading();
+    } else {
+      start_reading();
+    }
+    // The handler owns the request's deadline (the daemon answers 504);
+    // after Server::close() the timer is the grace period instead.
+    if (!server_->closing) uv_timer_stop(&timer_);
+  }
+}
+
+// All input is parsed and the client will send no more.
+void Connection::finish_input() {
+  const auto result = parser_.finish();
+  if (result.status == RequestParser::Status::kError) {
+    fail_request();
+  } else {
+    close_gracefully();
+  }
+}
+
+void Connection::dispatch() {
+  Request request = parser_.take_request();
+  keep_alive_ = request.keep_alive;
+  http10_keep_alive_ = request.keep_alive && request.http_major == 1 && request.http_minor == 0;
+  header_deadline_ = 0;
+  state_ = State::kAwaiting;
+  const std::uint64_t id = ++request_id_;
+  ++server_->metrics.requests;
+  try {
+    server_->handler(std::move(request), Responder(weak_from_this(), id));
+  } catch (const std::exception& e) {
+    RKV_ERROR(kLog, "request handler threw: %s", e.what());
+    respond(id, error_response(500, "internal error"));
+  } catch (...) {
+    RKV_ERROR(kLog, "request handler threw a non-exception");
+    respond(id, error_response(500, "internal error"));
+  }
+}
+
+void Connection::fail_request() {
+  const int status = parser_.error_status();
+  if (status == 400) {
+    ++server_->metrics.parse_errors;
+  } else {
+    ++server_->metrics.limit_errors;
+  }
+  RKV_DEBUG(kLog, "rejecting request: %d %s", status, parser_.error_message().c_str());
+  send_error(status, parser_.error_message());
+}
+
+void Connection::send_error(int status, std::string_view message) {
+  if (write_response(error_response(status, message), ConnectionHeader::kClose)) {
+    close_gracefully();
+  }
+}
+
+// ---- answering ---------------------------------------------------------------
+
+bool Connection::awaiting(std::uint64_t request_id) const {
+  return state_ == State::kAwaiting && request_id == request_id_;
+}
+
+void Connection::respond(std::uint64_t request_id, Response response) {
+  if (!awaiting(request_id)) return;
+  const bool close = !keep_alive_ || server_->closing;
+  ConnectionHeader header = ConnectionHeader::kNone;
+  if (close) {
+    header = ConnectionHeader::kClose;
+  } else if (http10_keep_alive_) {
+    header = ConnectionHeader::kKeepAlive;
+  }
+  if (!write_response(std::move(response), header)) return;
+  if (close) {
+    close_gracefully();
+    return;
+  }
+  state_ = State::kReading;
+  drive();
+}
+
+void Connection::abandon(std::uint64_t request_id) {
+  if (!awaiting(request_id)) return;
+  RKV_WARN(kLog, "request handler dropped a request without answering");
+  respond(request_id, error_response(500, "request dropped by the server"));
+}
+
+bool Connection::write_response(Response response, ConnectionHeader connection) {
+  auto write = std::make_unique<WriteRequest>();
+  const int status = sanitize_status(response.status);
+  write->head = serialize_head(response, connection);
+  if (!status_forbids_body(status)) write->body = std::move(response.body);
+  ++server_->metrics.responses_by_class[static_cast<std::size_t>(status / 100)];
+  return queue_write(std::move(write));
+}
+
+void Connection::write_continue() {
+  auto write = std::make_unique<WriteRequest>();
+  write->head = "HTTP/1.1 100 Continue\r\n\r\n";
+  ++server_->metrics.responses_by_class[1];
+  queue_write(std::move(write));
+}
+
+// Returns false if the connection had to be closed instead.
+bool Connection::queue_write(std::unique_ptr<WriteRequest> write) {
+  uv_buf_t buffers[2] = {
+      uv_buf_init(write->head.data(), static_cast<unsigned>(write->head.size())),
+      uv_buf_init(write->body.data(), static_cast<unsigned>(write->body.size())),
+  };
+  write->request.data = write.get();
+  const int rc = uv_write(&write->request, stream(), buffers, write->body.empty() ? 1 : 2,
+                          &Connection::on_write);
+  if (rc != 0) {
+    RKV_DEBUG(kLog, "write failed: %s", uv_strerror(rc));
+    close_now();
+    return false;
+  }
+  write.release();  // on_write frees it
+  if (uv_stream_get_write_queue_size(stream()) > server_->limits.max_output_bytes) {
+    ++server_->metrics.output_overflows;
+    RKV_WARN(kLog, "closing a connection whose client does not read its responses");
+    close_now();
+    return false;
+  }
+  return true;
+}
+
+void Connection::on_write(uv_write_t* request, int status) {
+  std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(request->data));
+  Connection* self = owner(request->handle->data);
+  if (status == 0) {
+    self->server_->metrics.bytes_written += write->head.size() + write->body.size();
+  } else if (status != UV_ECANCELED) {
+    RKV_DEBUG(kLog, "write failed: %s", uv_strerror(status));
+    self->close_now();
+  }
+}
+
+// ---- timers ------------------------------------------------------------------
+
+void Connection::arm_request_timer() {
+  const Limits& limits = server_->limits;
+  if (parser_.phase() != RequestParser::Phase::kHeaders) {
+    header_deadline_ = 0;
+    uv_timer_start(&timer_, &Connection::on_timer, limits.idle_timeout_ms, 0);
+    return;
+  }
+  // Headers: the deadline runs from their first byte and does not move with
+  // further bytes, or a slowloris client could trickle forever.
+  const std::uint64_t now = uv_now(server_->loop);
+  if (header_deadline_ == 0) header_deadline_ = now + limits.header_timeout_ms;
+  const std::uint64_t remaining = header_deadline_ > now ? header_deadline_ - now : 0;
+  uv_timer_start(&timer_, &Connection::on_timer, remaining, 0);
+}
+
+void Connection::on_timer(uv_timer_t* timer) {
+  owner(timer->data)->handle_timer();
+}
+
+void Connection::handle_timer() {
+  if (state_ != State::kReading) {
+    close_now();  // a grace period ran out
+    return;
+  }
+  switch (parser_.phase()) {
+    case RequestParser::Phase::kIdle:
+      ++server_->metrics.idle_timeouts;
+      close_gracefully();
+      break;
+    case RequestParser::Phase::kHeaders:
+      ++server_->metrics.header_timeouts;
+      send_error(408, "request headers not received in time");
+      break;
+    case RequestParser::Phase::kBody:
+      ++server_->metrics.body_timeouts;
+      send_error(408, "request body stalled");
+      break;
+  }
+}
+
+// ---- closing -----------------------------------------------------------------
+
+void Connection::shutdown() {
+  if (state_ == State::kReading) {
+    close_gracefully();
+  } else if (state_ == State::kAwaiting) {
+    uv_timer_start(&timer_, &Connection::on_timer, server_->limits.close_grace_ms, 0);
+  }
+}
+
+void Connection::close_gracefully() {
+  if (state_ == State::kClosing || state_ == State::kClosed) return;
+  state_ = State::kClosing;
+  input_.clear();
+  input_pos_ = 0;
+  uv_timer_start(&timer_, &Connection::on_timer, server_->limits.close_grace_ms, 0);
+  // Sends FIN once every queued response is flushed.
+  const int rc = uv_shutdown(&shutdown_request_, stream(), &Connection::on_shutdown);
+  if (rc != 0) {
+    close_now();
+    return;
+  }
+  start_reading();  // drain the client's input until its EOF
+}
+
+void Connection::on_shutdown(uv_shutdown_t* request, int status) {
+  Connection* self = owner(request->handle->data);
+  if (self->state_ == State::kClosed) return;
+  self->shutdown_done_ = true;
+  // Otherwise wait for the client's EOF (or the grace timer).
+  if (status != 0 || self->peer_eof_) self->close_now();
+}
+
+void Connection::close_now() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  input_.clear();
+  input_pos_ = 0;
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
+}
+
+void Connection::on_close(uv_handle_t* handle) {
+  Connection* self = owner(handle->data);
+  if (--self->open_handles_ > 0) return;
+  // Keep the state alive past the erase, which destroys `self`.
+  const std::shared_ptr<ServerState> server = self->server_;
+  server->on_connection_closed(self);
+}
+
+void Connection::start_reading() {
+  if (reading_ || peer_eof_) return;
+  const int rc = uv_read_start(stream(), &Connection::on_alloc, &Connection::on_read);
+  if (rc != 0) {
+    RKV_DEBUG(kLog, "read start failed: %s", uv_strerror(rc));
+    close_now();
+    return;
+  }
+  reading_ = true;
+}
+
+void Connection::stop_reading() {
+  if (!reading_) return;
+  uv_read_stop(stream());
+  reading_ = false;
+}
+
+}  // namespace raftkv::http

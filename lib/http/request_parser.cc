@@ -1,0 +1,198 @@
+#include "http/request_parser.h"
+
+#include <utility>
+
+#include "http/url.h"
+
+namespace raftkv::http {
+
+RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
+  llhttp_init(&parser_, HTTP_REQUEST, &settings());
+  parser_.data = this;
+}
+
+const llhttp_settings_t& RequestParser::settings() {
+  static const llhttp_settings_t kSettings = [] {
+    llhttp_settings_t s;
+    llhttp_settings_init(&s);
+    s.on_message_begin = &RequestParser::on_message_begin;
+    s.on_url = &RequestParser::on_url;
+    s.on_header_field = &RequestParser::on_header_field;
+    s.on_header_field_complete = &RequestParser::on_header_field_complete;
+    s.on_header_value = &RequestParser::on_header_value;
+    s.on_header_value_complete = &RequestParser::on_header_value_complete;
+    s.on_headers_complete = &RequestParser::on_headers_complete;
+    s.on_body = &RequestParser::on_body;
+    s.on_message_complete = &RequestParser::on_message_complete;
+    return s;
+  }();
+  return kSettings;
+}
+
+RequestParser& RequestParser::self(llhttp_t* parser) {
+  return *static_cast<RequestParser*>(parser->data);
+}
+
+RequestParser::Result RequestParser::feed(std::string_view data) {
+  if (error_status_ != 0) return {Status::kError, 0};
+  complete_ = false;
+  const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
+  if (error == HPE_OK) return {Status::kNeedMore, data.size()};
+  if ((error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) && complete_) {
+    // The pause came from on_message_complete: everything before the error
+    // position belongs to this request, the rest to the next one.
+    const auto consumed = static_cast<std::size_t>(llhttp_get_error_pos(&parser_) - data.data());
+    if (error == HPE_PAUSED) llhttp_resume(&parser_);
+    return {Status::kRequest, consumed};
+  }
+  return fail_from_llhttp(error);
+}
+
+RequestParser::Result RequestParser::finish() {
+  if (error_status_ != 0) return {Status::kError, 0};
+  if (phase_ == Phase::kIdle) return {Status::kNeedMore, 0};
+  return fail_from_llhttp(llhttp_finish(&parser_));
+}
+
+RequestParser::Result RequestParser::fail_from_llhttp(llhttp_errno_t error) {
+  if (error_status_ == 0) {  // not one of our own rejections
+    const char* reason = llhttp_get_error_reason(&parser_);
+    error_status_ = 400;
+    error_message_ = std::string("malformed request: ") +
+                     (reason != nullptr && *reason != '\0' ? reason : llhttp_errno_name(error));
+  }
+  return {Status::kError, 0};
+}
+
+Request RequestParser::take_request() {
+  return std::move(request_);
+}
+
+bool RequestParser::take_expect_continue() {
+  return std::exchange(expect_continue_, false);
+}
+
+int RequestParser::reject(int status, std::string message, int llhttp_code) {
+  error_status_ = status;
+  error_message_ = std::move(message);
+  llhttp_set_error_reason(&parser_, error_message_.c_str());
+  return llhttp_code;
+}
+
+int RequestParser::on_message_begin(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  p.request_ = Request{};
+  p.url_.clear();
+  p.in_field_ = false;
+  p.header_bytes_ = 0;
+  p.expect_continue_ = false;
+  p.phase_ = Phase::kHeaders;
+  return 0;
+}
+
+int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
+  RequestParser& p = self(parser);
+  if (p.url_.size() + length > p.limits_.max_url_bytes) {
+    return p.reject(414,
+                    "request URI longer than " + std::to_string(p.limits_.max_url_bytes) + " bytes",
+                    HPE_USER);
+  }
+  p.url_.append(at, length);
+  return 0;
+}
+
+bool RequestParser::add_header_bytes(std::size_t count) {
+  header_bytes_ += count;
+  return header_bytes_ <= limits_.max_header_bytes;
+}
+
+int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
+  RequestParser& p = self(parser);
+  Headers& headers = p.request_.headers;
+  if (!p.in_field_) {  // a new header line starts (not a continuation span)
+    if (headers.size() >= p.limits_.max_headers) {
+      return p.reject(431, "more than " + std::to_string(p.limits_.max_headers) + " header fields",
+                      HPE_USER);
+    }
+    headers.emplace_back();
+    p.in_field_ = true;
+  }
+  if (!p.add_header_bytes(length)) return p.check_headers();
+  headers.back().first.append(at, length);
+  return 0;
+}
+
+int RequestParser::on_header_field_complete(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  p.in_field_ = false;
+  // ": " and CRLF, so that many empty headers cannot slip under the limit.
+  return p.add_header_bytes(4) ? 0 : p.check_headers();
+}
+
+int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
+  RequestParser& p = self(parser);
+  if (!p.add_header_bytes(length)) return p.check_headers();
+  p.request_.headers.back().second.append(at, length);
+  return 0;
+}
+
+int RequestParser::on_header_value_complete(llhttp_t* parser) {
+  std::string& value = self(parser).request_.headers.back().second;
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+  return 0;
+}
+
+int RequestParser::check_headers() {
+  return reject(431,
+                "header block larger than " + std::to_string(limits_.max_header_bytes) + " bytes",
+                HPE_USER);
+}
+
+int RequestParser::on_headers_complete(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  Request& request = p.request_;
+  p.phase_ = Phase::kBody;
+  request.method = llhttp_method_name(static_cast<llhttp_method_t>(llhttp_get_method(parser)));
+  request.http_major = llhttp_get_http_major(parser);
+  request.http_minor = llhttp_get_http_minor(parser);
+  const auto [path, query] = split_target(p.url_);
+  request.path = path;
+  request.query = query;
+  const bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
+  if (has_length && parser->content_length > p.limits_.max_body_bytes) {
+    // Refuse before the body is read: the client may not have sent it yet
+    // (Expect: 100-continue) and must not be made to.
+    return p.reject(
+        413, "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes", -1);
+  }
+  if (has_length) request.body.reserve(parser->content_length);
+  const bool has_body =
+      (has_length && parser->content_length > 0) || (parser->flags & F_CHUNKED) != 0;
+  const std::string* expect = find_header(request.headers, "Expect");
+  p.expect_continue_ = has_body && expect != nullptr && request.http_minor >= 1 &&
+                       equals_ignore_case(*expect, "100-continue");
+  return 0;
+}
+
+int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length) {
+  RequestParser& p = self(parser);
+  if (p.request_.body.size() + length > p.limits_.max_body_bytes) {
+    return p.reject(
+        413, "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes",
+        HPE_USER);
+  }
+  p.request_.body.append(at, length);
+  return 0;
+}
+
+int RequestParser::on_message_complete(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  // Read keep-alive now: llhttp resets its flags once the message is done.
+  p.request_.keep_alive = llhttp_should_keep_alive(parser) != 0 && llhttp_get_upgrade(parser) == 0;
+  p.phase_ = Phase::kIdle;
+  p.expect_continue_ = false;
+  p.complete_ = true;
+  return HPE_PAUSED;  // one request at a time: the caller resumes us
+}
+
+}  // namespace raftkv::http

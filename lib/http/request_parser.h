@@ -1,0 +1,89 @@
+// Incremental HTTP/1.1 request parser: llhttp plus raftkv's limits. Knows
+// nothing about sockets, so a client, a fuzzer or a test can drive it.
+//
+// Happy path: feed() bytes as they arrive; data callbacks append spans (a
+// URL, header or body may arrive in any number of pieces); when a message
+// completes, llhttp is paused (HPE_PAUSED from on_message_complete) and
+// feed() returns kRequest with the number of bytes consumed, leaving the
+// next pipelined request's bytes to the caller. take_request() then moves
+// the request out and the next feed() starts on the next request.
+//
+// Failure modes: llhttp errors (malformed syntax, smuggling attempts such as
+// Content-Length together with chunked: lenient flags stay off) and limit
+// violations return kError with error_status() 400/413/414/431 and a
+// message. Errors are sticky, as in llhttp: the connection must be closed.
+#pragma once
+
+#include <llhttp.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "http/limits.h"
+#include "http/request.h"
+
+namespace raftkv::http {
+
+class RequestParser {
+ public:
+  enum class Status { kNeedMore, kRequest, kError };
+  struct Result {
+    Status status;
+    std::size_t consumed;  // bytes of the input used (all of them for kNeedMore)
+  };
+  // Where the parser is within the current message.
+  enum class Phase { kIdle, kHeaders, kBody };
+
+  explicit RequestParser(const Limits& limits);
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  // Parses from `data` until one request completes, an error occurs, or the
+  // input is used up.
+  Result feed(std::string_view data);
+  // The peer will send nothing more: kError if a request was cut short.
+  Result finish();
+  // The request completed by the last kRequest result.
+  Request take_request();
+
+  Phase phase() const { return phase_; }
+  // True once per request whose headers asked "Expect: 100-continue" with an
+  // acceptable body, while its body is still to come.
+  bool take_expect_continue();
+
+  int error_status() const { return error_status_; }
+  const std::string& error_message() const { return error_message_; }
+
+ private:
+  static const llhttp_settings_t& settings();
+  static RequestParser& self(llhttp_t* parser);
+  static int on_message_begin(llhttp_t* parser);
+  static int on_url(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_field(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_field_complete(llhttp_t* parser);
+  static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_header_value_complete(llhttp_t* parser);
+  static int on_headers_complete(llhttp_t* parser);
+  static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_message_complete(llhttp_t* parser);
+
+  int reject(int status, std::string message, int llhttp_code);
+  bool add_header_bytes(std::size_t count);
+  int check_headers();
+  Result fail_from_llhttp(llhttp_errno_t error);
+
+  const Limits limits_;
+  llhttp_t parser_;
+  Phase phase_ = Phase::kIdle;
+  Request request_;
+  std::string url_;
+  bool in_field_ = false;  // the last span was part of a header name
+  std::size_t header_bytes_ = 0;
+  bool complete_ = false;
+  bool expect_continue_ = false;
+  int error_status_ = 0;
+  std::string error_message_;
+};
+
+}  // namespace raftkv::http

@@ -1,0 +1,44 @@
+// The handle a handler answers one request through.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "http/response.h"
+
+namespace raftkv::http {
+
+class Connection;
+
+// A cheap, copyable handle to one pending request. The handler may answer
+// at once or keep it (copies share one answer) while Raft works and call
+// send() later from the loop thread. It never keeps the connection alive:
+// it holds a weak reference plus the request's sequence number, so send()
+// after the client went away, after the server closed, or for a request
+// already answered is a safe no-op.
+//
+// If every copy is destroyed without send() (a handler bug), the request is
+// answered 500 so that the connection, which handles one request at a time,
+// does not hang.
+class Responder {
+ public:
+  Responder() = default;  // detached: send() does nothing
+
+  // Queues the response on the connection; at most once per request (later
+  // calls do nothing). Must run on the loop thread.
+  void send(Response response) const;
+
+  // Whether the request still awaits its answer on an open connection. A
+  // handler may use it to skip work for clients that have gone away; a
+  // client that merely half-closed still counts as alive.
+  bool connection_alive() const;
+
+ private:
+  friend class Connection;
+  struct Ticket;
+  Responder(std::weak_ptr<Connection> connection, std::uint64_t request_id);
+
+  std::shared_ptr<Ticket> ticket_;
+};
+
+}  // namespace raftkv::http

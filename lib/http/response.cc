@@ -1,0 +1,130 @@
+#include "http/response.h"
+
+#include "http/json.h"
+
+namespace raftkv::http {
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Found";
+    case 304:
+      return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
+  }
+}
+
+int sanitize_status(int status) {
+  return (status >= 200 && status <= 599) ? status : 500;
+}
+
+bool status_forbids_body(int status) {
+  return status == 204 || status == 304;
+}
+
+namespace {
+
+bool has_forbidden_bytes(std::string_view text) {
+  return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+}
+
+// Headers the server computes itself; a handler's copy would contradict them.
+bool is_framing_header(std::string_view name) {
+  return equals_ignore_case(name, "Content-Length") || equals_ignore_case(name, "Connection") ||
+         equals_ignore_case(name, "Transfer-Encoding");
+}
+
+void append_header(std::string* out, std::string_view name, std::string_view value) {
+  out->append(name).append(": ").append(value).append("\r\n");
+}
+
+}  // namespace
+
+std::string serialize_head(const Response& response, ConnectionHeader connection) {
+  const int status = sanitize_status(response.status);
+  std::string head;
+  head.reserve(128 + response.headers.size() * 48);
+  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  head.append(reason_phrase(status)).append("\r\n");
+  if (!status_forbids_body(status)) {
+    if (!response.content_type.empty() && !has_forbidden_bytes(response.content_type)) {
+      append_header(&head, "Content-Type", response.content_type);
+    }
+    append_header(&head, "Content-Length", std::to_string(response.body.size()));
+  }
+  if (connection == ConnectionHeader::kClose) append_header(&head, "Connection", "close");
+  if (connection == ConnectionHeader::kKeepAlive) append_header(&head, "Connection", "keep-alive");
+  for (const auto& [name, value] : response.headers) {
+    if (name.empty() || is_framing_header(name) || has_forbidden_bytes(name) ||
+        has_forbidden_bytes(value)) {
+      continue;
+    }
+    append_header(&head, name, value);
+  }
+  head.append("\r\n");
+  return head;
+}
+
+Response error_response(int status, std::string_view message) {
+  Response response;
+  response.status = status;
+  response.body = "{\"error\": \"" + json_escape(message) + "\"}\n";
+  return response;
+}
+
+}  // namespace raftkv::http
