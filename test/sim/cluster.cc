@@ -1,11 +1,14 @@
 #include "cluster.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace raftkv::sim {
 
-int liveness_bound_ticks(const Scenario& s) {
-  return 20 * s.election_ticks;
+std::uint64_t liveness_bound_ticks(const Scenario& s, Index backlog) {
+  Time round_trip = 2 * s.network.max_delay + s.disk_max;
+  std::uint64_t election = 20 * static_cast<std::uint64_t>(s.election_ticks);
+  return election + (backlog * round_trip + s.tick - 1) / s.tick;
 }
 
 Cluster::Cluster(const Scenario& scenario)
@@ -25,8 +28,9 @@ RunResult Cluster::run() {
     if (world_.chaos && world_.stats.events > world_.scenario.steps) heal();
     if (!world_.chaos && e.time > deadline_) {
       std::ostringstream out;
-      out << "no leader with a committed proposal " << liveness_bound_ticks(world_.scenario)
-          << " ticks after the heal";
+      out << "no leader with a committed proposal " << bound_ticks_
+          << " ticks after the heal and the disks drained (election timeout "
+          << world_.scenario.election_ticks << " ticks)";
       world_.checker.fail("Liveness", out.str());
       break;
     }
@@ -37,7 +41,8 @@ RunResult Cluster::run() {
   result.step = world_.stats.events;
   result.time = world_.queue.now();
   if (world_.probe_committed) {
-    world_.stats.liveness_ticks_max = (world_.queue.now() - healed_at_) / world_.scenario.tick;
+    world_.stats.liveness_ticks_max =
+        (world_.queue.now() - std::min(live_from_, world_.queue.now())) / world_.scenario.tick;
   }
   result.stats = world_.stats;
   return result;
@@ -50,8 +55,18 @@ bool Cluster::finished() const {
 void Cluster::heal() {
   nemesis_.heal_all();
   healed_at_ = world_.queue.now();
-  deadline_ =
-      healed_at_ + static_cast<Time>(liveness_bound_ticks(world_.scenario)) * world_.scenario.tick;
+  Index longest = 0;
+  for (auto& m : members_) longest = std::max(longest, m->log().last());
+  Index committed = world_.checker.committed();
+  bound_ticks_ =
+      liveness_bound_ticks(world_.scenario, longest > committed ? longest - committed : 0);
+  // Writes queued on a slow disk still complete at their slow pace: the
+  // bound starts once every disk has drained them.
+  Time start = healed_at_;
+  for (auto& m : members_) start = std::max(start, m->disk_busy_until());
+  live_from_ = start;
+  deadline_ = start + bound_ticks_ * world_.scenario.tick;
+  world_.log("liveness: bound %llu ticks", ull(bound_ticks_));
   world_.queue.after(world_.scenario.tick, EventKind::kProbe);
 }
 
@@ -76,6 +91,9 @@ void Cluster::dispatch(const Event& e) {
       break;
     case EventKind::kNemesis:
       nemesis_.act();
+      break;
+    case EventKind::kIsolate:
+      nemesis_.isolate(members_[e.member].get());
       break;
     case EventKind::kPropose:
       workload_.propose();

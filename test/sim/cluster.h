@@ -3,7 +3,8 @@
 //
 // Phases: the chaos phase lasts `steps` events; then everything is healed
 // (network, crashed members, slow disks) and the liveness phase requires a
-// leader and a committed probe within liveness_bound_ticks() ticks.
+// leader and a committed probe within liveness_bound_ticks() ticks of the
+// moment the disks have completed the writes queued before the heal.
 #pragma once
 
 #include <cstdint>
@@ -25,13 +26,18 @@ struct RunResult {
   Stats stats;
 };
 
-// The liveness bound, in ticks after the heal: up to 2E ticks for followers
-// to notice a dead or stale leader, then each election round lasts < 2E ticks
-// (randomised timeouts), and with pre-vote and check-quorum a round can be
-// refused by members that still heard a leader recently. 20E allows several
-// split votes and a re-proposed probe; the largest delay seen over a run is
-// printed in the summary (see docs/simulation.md).
-int liveness_bound_ticks(const Scenario& s);
+// The liveness bound, in ticks after the heal, given `backlog` entries that
+// some log holds beyond the commit point (the probe queues behind them):
+//   - 20 E for the election: up to 2E ticks for followers to notice a dead or
+//     stale leader, then rounds of < 2E ticks each (randomised timeouts),
+//     where a round may fail on a split vote, on pre-vote or check-quorum
+//     refusals, or on a candidate whose log is behind; 20E leaves room for
+//     several failed rounds and a re-proposed probe;
+//   - plus one worst-case round trip (2 x max network delay + max disk
+//     write) per backlog entry, as when AppendEntries carry one entry each
+//     and only one may be in flight.
+// The slowest recovery seen is printed in the summary (docs/simulation.md).
+std::uint64_t liveness_bound_ticks(const Scenario& s, Index backlog);
 
 class Cluster {
  public:
@@ -52,7 +58,9 @@ class Cluster {
   Workload workload_;
   Nemesis nemesis_;
   Time healed_at_ = 0;
+  Time live_from_ = 0;  // the heal, or when the last queued write completes
   Time deadline_ = 0;
+  std::uint64_t bound_ticks_ = 0;
 };
 
 }  // namespace raftkv::sim

@@ -41,6 +41,8 @@ class Disk {
   void crash(std::size_t survivors);
 
   std::size_t pending() const { return pending_.size(); }
+  // When the last pending write completes (0 when idle).
+  Time busy_until() const { return pending_.empty() ? 0 : last_done_; }
   std::uint64_t submitted() const { return submitted_; }
   std::uint64_t completed() const { return completed_; }
 

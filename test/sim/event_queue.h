@@ -22,6 +22,7 @@ enum class EventKind : std::uint8_t {
   kCrash,     // member, arg = downtime
   kRestart,   // member
   kNemesis,   // next fault action
+  kIsolate,   // member: cut it off (a reactive fault, see Member)
   kPropose,   // workload
   kRead,      // workload
   kTransfer,  // workload

@@ -163,6 +163,8 @@ void Member::note_soft_state(const core::SoftState& soft) {
   soft_ = soft;
   if (!new_leader) return;
   ++world_.stats.leaders;
+  first_commit_pending_ = true;
+  maybe_isolate(world_.scenario.isolate_new_leader);
   world_.log("n%llu LEADER of term %llu (log %llu, committed so far %llu)", ull(id_),
              ull(soft.term), ull(log_.last()), ull(world_.checker.committed()));
   world_.checker.on_leader(id_, soft.term, log_);
@@ -179,6 +181,10 @@ void Member::apply(const std::vector<pb::Entry>& committed) {
     if (world_.probe_open && e.data().rfind("probe-", 0) == 0) world_.probe_committed = true;
   }
   applied_ = committed.back().index();
+  if (first_commit_pending_ && soft_.role == core::Role::kLeader) {
+    first_commit_pending_ = false;
+    maybe_isolate(world_.scenario.isolate_after_first_commit);
+  }
   world_.log("n%llu applied up to %llu", ull(id_), ull(applied_));
   core_->on_applied(applied_);
   answer_reads();
@@ -222,6 +228,14 @@ void Member::maybe_crash_after_vote(const core::Ready& ready) {
   Time delay = world_.rng.between(0, world_.scenario.disk_max);
   Time downtime = world_.rng.between(kMillisecond, 3 * world_.scenario.tick);
   world_.queue.after(delay, EventKind::kCrash, static_cast<std::uint32_t>(id_), downtime);
+}
+
+// Cuts this member off within about one message delay, so some of what it
+// just sent is lost with it.
+void Member::maybe_isolate(double chance) {
+  if (!world_.chaos || !world_.rng.chance(chance)) return;
+  Time delay = world_.rng.between(0, world_.net.profile().max_delay);
+  world_.queue.after(delay, EventKind::kIsolate, static_cast<std::uint32_t>(id_));
 }
 
 }  // namespace raftkv::sim

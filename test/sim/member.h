@@ -37,6 +37,7 @@ class Member {
   // Role and term as last reported through Ready::soft_state.
   const core::SoftState& soft() const { return soft_; }
   const ShadowLog& log() const { return log_; }
+  Time disk_busy_until() const { return disk_.busy_until(); }
 
   // (Re)creates the core from the disk and starts its tick chain.
   void start();
@@ -63,6 +64,7 @@ class Member {
   void note_reads(const core::Ready& ready);
   void answer_reads();
   void maybe_crash_after_vote(const core::Ready& ready);
+  void maybe_isolate(double chance);
   Time disk_latency();
 
   NodeId id_;
@@ -78,6 +80,8 @@ class Member {
   Index applied_ = 0;
   std::vector<core::ReadState> waiting_reads_;
   Time slow_until_ = 0;
+  // Leader of soft_.term that has not committed anything yet.
+  bool first_commit_pending_ = false;
 };
 
 }  // namespace raftkv::sim

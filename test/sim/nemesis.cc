@@ -70,9 +70,12 @@ void Nemesis::split() {
 }
 
 void Nemesis::isolate_leader() {
-  Member* m = leader();
-  if (!m) return;
-  world_.log("nemesis: isolate leader n%llu", ull(m->id()));
+  isolate(leader());
+}
+
+void Nemesis::isolate(Member* m) {
+  if (!world_.chaos || !m || !m->up()) return;
+  world_.log("nemesis: isolate n%llu (%s)", ull(m->id()), core::role_name(m->soft().role).data());
   world_.net.heal();
   world_.net.split(1ULL << m->id());
 }

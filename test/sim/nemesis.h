@@ -31,6 +31,8 @@ class Nemesis {
   void act();
   // End of chaos: heal the network, restart everyone, calm the disks.
   void heal_all();
+  // Cuts `m` off from everyone (both ways), healing other cuts.
+  void isolate(Member* m);
 
  private:
   void split();

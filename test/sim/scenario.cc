@@ -37,6 +37,8 @@ void draw_faults(Rng& r, Scenario& s) {
   s.transfer_gap = r.between(300, 3000) * kMillisecond;
   s.nemesis_gap = r.between(30, 300) * kMillisecond;
   s.crash_after_vote = r.chance(0.5) ? 0.3 : 0.05;
+  s.isolate_new_leader = r.chance(0.5) ? 0.3 : 0.05;
+  s.isolate_after_first_commit = r.chance(0.5) ? 0.4 : 0.05;
   s.w_heal = static_cast<int>(r.between(1, 4));
   s.w_split = static_cast<int>(r.between(0, 3));
   s.w_isolate_leader = static_cast<int>(r.between(0, 3));

@@ -49,6 +49,10 @@ Member* Workload::leader() {
 }
 
 void Workload::propose() {
+  // After the heal only the liveness probe proposes, so that it does not
+  // queue behind an ever-growing backlog (an open-loop workload can outrun
+  // a configuration that sends one entry per round trip).
+  if (!world_.chaos) return;
   world_.queue.after(gap(world_.scenario.propose_gap), EventKind::kPropose);
   Member* m = random_live_member();
   if (!m) return;

@@ -48,8 +48,14 @@ struct Scenario {
   Time read_gap = 10 * kMillisecond;
   Time transfer_gap = 2000 * kMillisecond;
   Time nemesis_gap = 150 * kMillisecond;
-  // Chance that a member crashes right after granting a vote.
+  // Reactive faults, aimed at the moments where Raft's subtle rules matter:
+  // a crash right after granting a vote (is the vote durable?), cutting off
+  // a leader right after its election (its no-op stays unreplicated) or
+  // right after its first commit (a follower may hold the earlier-term
+  // entries but not yet the no-op: figure 8).
   double crash_after_vote = 0.05;
+  double isolate_new_leader = 0.1;
+  double isolate_after_first_commit = 0.1;
   // Relative weights of nemesis actions (see nemesis.cc).
   int w_heal = 3, w_split = 2, w_isolate_leader = 2, w_one_way = 2, w_crash = 2, w_crash_leader = 2,
       w_slow_disk = 1;
