@@ -3,10 +3,31 @@
 naming the file); a torn tail is repaired and the member rejoins."""
 
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+
+
+def record_offsets(path):
+    """Offsets of the records of a segment in the format of
+    docs/disk-format.md (20-byte header starting with "RKVW", then records
+    of u32 length, u32 body crc, u32 header crc, body), or None when the file
+    is not in that format."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 20 or data[:4] != b"RKVW":
+        return None
+    offs = []
+    off = 20
+    while off + 12 <= len(data):
+        (n,) = struct.unpack_from("<I", data, off)
+        if n == 0 or off + 12 + n > len(data):
+            return None
+        offs.append((off, n))
+        off += 12 + n
+    return offs if off == len(data) else None
 
 
 class StorageRecovery(harness.ClusterTestCase):
@@ -25,7 +46,10 @@ class StorageRecovery(harness.ClusterTestCase):
             self.fail(f"no *.wal segment files in member {i}'s data dir; it holds {listing}")
         return wal
 
-    def test_corrupted_middle_record_is_refused(self):
+    def corrupt_and_expect_refusal(self, damage):
+        """Writes entries, stops a follower, applies damage(first_segment)
+        (returns a description), and expects the member to refuse to start:
+        exit 1 with the file named on the last stderr line."""
         c = self.cluster(3)
         lead = c.wait_for_leader(timeout=10)
         self.fill(c, lead, 300)
@@ -33,25 +57,54 @@ class StorageRecovery(harness.ClusterTestCase):
         harness.wait_until(lambda: c.get(f, "e299", stale="true").status == 200, 10,
                            "the follower to apply every entry")
         c.stop(f)
-        wal = self.wal_of(c, f)
-        first = wal[0]
+        first = self.wal_of(c, f)[0]
         end = harness.data_end(first)
         self.assertGreater(end, 4096, f"first segment {first} holds only {end} bytes")
-        off = end // 2
-        old, new = harness.flip_byte(first, off)
-        print(f"flipped byte {off} of {first} ({end} data bytes, "
-              f"{os.path.getsize(first)} in the file): {old:#04x} -> {new:#04x}")
+        print(damage(first))
         c.start_member(f)
         rc = c.wait_exit(f, timeout=15)
         tail = c.log_tail(f, 10)
         self.assertEqual(rc, 1, f"exit status on a corrupted log (a negative status is a "
-                                f"signal); log tail:\n{tail}")
+                                f"signal; 'still running' means the damage was not "
+                                f"detected); log tail:\n{tail}")
         lines = [l for l in tail.splitlines() if l.strip() and not l.startswith("=== harness")]
         self.assertTrue(lines, "no reason on stderr")
         self.assertIn(os.path.basename(first), lines[-1],
                       f"last stderr line does not name the damaged file: {lines[-1]!r}")
         # The other two carry on.
         self.assertEqual(c.put(lead, "still-works", b"1").status, 200)
+
+    def test_corrupted_middle_byte_is_refused(self):
+        def damage(path):
+            end = harness.data_end(path)
+            off = end // 2
+            old, new = harness.flip_byte(path, off)
+            return f"flipped byte {off} of {path} ({end} bytes): {old:#04x} -> {new:#04x}"
+        self.corrupt_and_expect_refusal(damage)
+
+    def test_corrupted_record_body_is_refused(self):
+        def damage(path):
+            offs = record_offsets(path)
+            if offs is None:
+                self.skipTest(f"{path} is not in the documented segment format")
+            off, n = offs[len(offs) // 2]
+            harness.flip_byte(path, off + 12 + n // 2, 0x01)
+            return (f"flipped one bit in the body of record {len(offs) // 2} of {len(offs)} "
+                    f"(offset {off}) of {path}")
+        self.corrupt_and_expect_refusal(damage)
+
+    def test_corrupted_record_length_is_refused(self):
+        # A garbage length in the middle must not pass for a torn tail (the
+        # records after it are valid and were acknowledged).
+        def damage(path):
+            offs = record_offsets(path)
+            if offs is None:
+                self.skipTest(f"{path} is not in the documented segment format")
+            off, n = offs[len(offs) // 2]
+            harness.flip_byte(path, off + 2, 0x40)
+            return (f"made the length of record {len(offs) // 2} of {len(offs)} "
+                    f"(offset {off}) of {path} huge")
+        self.corrupt_and_expect_refusal(damage)
 
     def test_torn_tail_is_repaired(self):
         c = self.cluster(3)
@@ -89,13 +142,22 @@ class StorageRecovery(harness.ClusterTestCase):
         self.assertEqual(c.put(f, "after-repair", b"ok").status, 200)
         r = c.get(f, "after-repair")
         self.assertEqual((r.status, r.body), (200, b"ok"))
-        # And it is still intact across another clean restart.
+        # A second torn tail, this time inside the last record's header,
+        # when the format is the documented one.
         c.stop(f)
+        last = self.wal_of(c, f)[-1]
+        offs = record_offsets(last)
+        if offs:
+            off, _n = offs[-1]
+            harness.truncate_to(last, off + 5)
+            print(f"cut {last} inside the header of its last record (offset {off})")
         c.start_member(f)
         c.wait_serving([f], timeout=10)
-        harness.wait_until(lambda: c.get(f, "after-repair", stale="true").body == b"ok", 10,
-                           "the repaired member to recover after a second restart")
-
+        self.assertEqual(c.put(lead, "after-second-repair", b"ok2").status, 200)
+        harness.wait_until(lambda: c.get(f, "after-second-repair", stale="true").body == b"ok2",
+                           10, "the member to recover after a second torn tail")
+        r = c.get(f, "after-repair", stale="true")
+        self.assertEqual((r.status, r.body), (200, b"ok"))
 
 if __name__ == "__main__":
     harness.main()
