@@ -632,7 +632,14 @@ class Cluster:
     def delete(self, i: int, key, timeout: float = 5.0) -> Response:
         return self.request(i, "DELETE", kv_path(key), None, timeout)
 
-    def status(self, i: int, timeout: float = 1.0) -> Optional[dict]:
+    def must_status(self, i: int, timeout: float = 5.0) -> dict:
+        """GET /status of member i, waiting (bounded) until it answers."""
+        def cond():
+            self.assert_alive(i)
+            return self.status(i)
+        return wait_until(cond, timeout, f"member {i} to answer /status")
+
+    def status(self, i: int, timeout: float = 2.0) -> Optional[dict]:
         """GET /status as a dict, or None if the member does not answer."""
         m = self.members[i]
         if not m.running() or m.paused:

@@ -34,7 +34,7 @@ class Election(harness.ClusterTestCase):
         lead = c.wait_for_leader(timeout=ELECTION_BOUND)
         elapsed = time.monotonic() - t0
         print(f"leader {lead} elected {elapsed:.2f}s after start (incl. process start)")
-        sts = [c.status(i) for i in range(3)]
+        sts = [c.must_status(i) for i in range(3)]
         for i, st in enumerate(sts):
             self.assertIsNotNone(st, f"member {i} does not answer /status")
             self.check_status_fields(st, i, 3)
@@ -62,11 +62,11 @@ class Election(harness.ClusterTestCase):
     def test_commit_and_apply_advance_everywhere(self):
         c = self.cluster(3)
         lead = c.wait_for_leader(timeout=ELECTION_BOUND)
-        before = c.status(lead)["commit_index"]
+        before = c.must_status(lead)["commit_index"]
         for k in range(5):
             r = c.put(lead, f"k{k}", b"v")
             self.assertEqual(r.status, 200, r)
-        after = c.status(lead)
+        after = c.must_status(lead)
         self.assertGreaterEqual(after["commit_index"], before + 5, after)
         target = after["commit_index"]
 
@@ -80,7 +80,7 @@ class Election(harness.ClusterTestCase):
         c = self.cluster(1)
         lead = c.wait_for_leader(timeout=ELECTION_BOUND)
         self.assertEqual(lead, 0)
-        st = c.status(0)
+        st = c.must_status(0)
         self.check_status_fields(st, 0, 1)
         r = c.put(0, "solo", b"1")
         self.assertEqual(r.status, 200, r)
@@ -90,7 +90,7 @@ class Election(harness.ClusterTestCase):
     def test_five_members(self):
         c = self.cluster(5)
         lead = c.wait_for_leader(timeout=ELECTION_BOUND)
-        sts = [c.status(i) for i in range(5)]
+        sts = [c.must_status(i) for i in range(5)]
         self.assertEqual([s["role"] for s in sts].count("leader"), 1, sts)
         for i, st in enumerate(sts):
             self.check_status_fields(st, i, 5)

@@ -21,7 +21,7 @@ class Failover(harness.ClusterTestCase):
     def test_kill9_leader(self):
         c = self.cluster(3)
         old = c.wait_for_leader(timeout=10)
-        old_term = c.status(old)["term"]
+        old_term = c.must_status(old)["term"]
         for k in range(20):
             self.assertEqual(c.put(k % 3, f"before-{k}", f"b{k}".encode()).status, 200)
 
@@ -40,7 +40,7 @@ class Failover(harness.ClusterTestCase):
               f"{t_leader * 1000:.0f} ms")
         self.assertLess(failover, FAILOVER_BOUND, "failover took too long")
         self.assertNotEqual(new, old)
-        self.assertGreater(c.status(new)["term"], old_term)
+        self.assertGreater(c.must_status(new)["term"], old_term)
 
         for k in range(1, 20):
             r = c.put(survivors[k % 2], f"after-{k}", f"a{k}".encode())
@@ -59,7 +59,7 @@ class Failover(harness.ClusterTestCase):
                 f"restarted member {old} to catch up on after-{k}")
         print(f"restarted member {old} caught up in {time.monotonic() - t_restart:.2f}s")
         lead = c.wait_for_leader(timeout=10)
-        self.assertEqual(c.status(old)["role"], "follower" if lead != old else "leader")
+        self.assertEqual(c.must_status(old)["role"], "follower" if lead != old else "leader")
         # A linearizable read through the restarted member.
         self.assertEqual(c.put(lead, "final", b"f").status, 200)
         r = c.get(old, "final")
@@ -69,13 +69,13 @@ class Failover(harness.ClusterTestCase):
     def test_kill9_follower_does_not_disturb(self):
         c = self.cluster(3)
         lead = c.wait_for_leader(timeout=10)
-        term = c.status(lead)["term"]
+        term = c.must_status(lead)["term"]
         f = c.followers(lead)[0]
         c.kill9(f)
         for k in range(10):
             r = c.put(lead, f"k{k}", b"v", timeout=3)
             self.assertEqual(r.status, 200, f"write with one follower down: {r}")
-        self.assertEqual(c.status(lead)["term"], term, "a follower crash changed the term")
+        self.assertEqual(c.must_status(lead)["term"], term, "a follower crash changed the term")
         c.restart(f)
         harness.wait_until(lambda: c.get(f, "k9", stale="true").status == 200, 10,
                            f"member {f} to catch up")
@@ -99,7 +99,7 @@ class Failover(harness.ClusterTestCase):
         if r.status == 200:
             self.assertEqual(r.body, b"1", "stale read from a resumed old leader")
         lead = c.wait_for_leader(timeout=10)
-        self.assertEqual(c.status(old)["role"], "follower" if lead != old else "leader")
+        self.assertEqual(c.must_status(old)["role"], "follower" if lead != old else "leader")
         harness.wait_until(lambda: c.get(old, "p", stale="true").body == b"1", 5,
                            "the resumed member to apply the new write")
         self.assertEqual(c.two_leaders_in_a_term(), {})
@@ -158,8 +158,7 @@ class Failover(harness.ClusterTestCase):
             t.start()
         try:
             time.sleep(1.5)  # load runs; the fault schedule is time-based by design
-            lead = c.leader_id()
-            self.assertIsNotNone(lead)
+            lead = c.wait_for_leader(timeout=5)
             c.kill9(lead)
             time.sleep(2.0)
             c.restart(lead)

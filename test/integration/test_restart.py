@@ -53,15 +53,15 @@ class Restart(harness.ClusterTestCase):
         c = self.cluster(3)
         c.wait_for_leader(timeout=10)
         model = self.write_workload(c)
-        terms = [c.status(i)["term"] for i in range(3)]
-        commit = max(c.status(i)["commit_index"] for i in range(3))
+        terms = [c.must_status(i)["term"] for i in range(3)]
+        commit = max(c.must_status(i)["commit_index"] for i in range(3))
         for i in range(3):
             stop(c, i)
         for i in range(3):
             c.start_member(i)
         c.wait_serving(timeout=10)
         lead = c.wait_for_leader(timeout=10)
-        st = c.status(lead)
+        st = c.must_status(lead)
         self.assertGreaterEqual(st["term"], max(terms), "term went backwards across a restart")
         self.assertGreaterEqual(st["last_log_index"], commit, "log shorter than before")
         self.check_model(c, model)
