@@ -28,10 +28,10 @@ struct PersistentState {
 };
 
 enum class ProposeResult {
-  kAccepted,     // appended on the leader, or forwarded to the known leader
-  kNoLeader,     // no leader known: nothing was proposed (HTTP 503)
-  kBackPressure, // too many uncommitted bytes: nothing was proposed (HTTP 503)
-  kTransferring, // a leadership transfer is in progress: nothing proposed (503)
+  kAccepted,      // appended on the leader, or forwarded to the known leader
+  kNoLeader,      // no leader known: nothing was proposed (HTTP 503)
+  kBackPressure,  // too many uncommitted bytes: nothing was proposed (HTTP 503)
+  kTransferring,  // a leadership transfer is in progress: nothing proposed (503)
 };
 
 enum class ReadResult { kAccepted, kNoLeader };
@@ -76,6 +76,9 @@ class Core {
   // Handles a message from a peer. Messages for another member, or from a
   // member not in the configuration, are ignored.
   void step(const pb::Message& message);
+  // The same, taking the message over: entries are moved into the log
+  // instead of copied (the daemon's receive path).
+  void step(pb::Message&& message);
 
   // Proposes a client command (the bytes are opaque to Raft). On a follower
   // the command is forwarded to the leader; the driver learns the outcome

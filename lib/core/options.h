@@ -39,9 +39,9 @@ struct Options {
   bool check_quorum = true;
 
   // Batching and flow control of AppendEntries per follower.
-  std::size_t max_append_bytes = 1 << 20;       // entry bytes in one message
-  std::size_t max_inflight_messages = 64;       // pipelining window (count)
-  std::size_t max_inflight_bytes = 16 << 20;    // pipelining window (bytes)
+  std::size_t max_append_bytes = 1 << 20;     // entry bytes in one message
+  std::size_t max_inflight_messages = 64;     // pipelining window (count)
+  std::size_t max_inflight_bytes = 16 << 20;  // pipelining window (bytes)
   // Proposals buffered on the leader before propose() refuses (back pressure).
   std::size_t max_uncommitted_bytes = 64 << 20;
 

@@ -55,9 +55,8 @@ struct Ready {
   std::optional<SoftState> soft_state;  // set when it changed
 
   bool empty() const {
-    return !hard_state && entries.empty() && messages.empty() &&
-           messages_after_persist.empty() && committed.empty() && reads.empty() &&
-           failed_reads.empty() && !soft_state;
+    return !hard_state && entries.empty() && messages.empty() && messages_after_persist.empty() &&
+           committed.empty() && reads.empty() && failed_reads.empty() && !soft_state;
   }
 };
 

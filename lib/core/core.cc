@@ -1,0 +1,259 @@
+// Core's public methods, the term rules shared by every message (Raft §5.1),
+// dispatch per message type, and the assembly of Ready.
+#include "core/core.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/state.h"
+
+namespace raftkv::core {
+
+Core::State::State(Options options, PersistentState persistent)
+    : opts(std::move(options)), id(opts.id), config(opts.voters, {}), rng(opts.seed) {
+  const pb::HardState& hs = persistent.hard_state;
+  term = hs.term();
+  vote = hs.voted() ? hs.vote() : kNoNode;
+  log.restore(std::move(persistent.entries));
+  // Everything recovered is durable; commit starts at 0 and is relearned.
+  persisted = log.last_index();
+  unstable_from = log.last_index() + 1;
+  applying = applied = log.compacted_index();
+  commit = log.compacted_index();
+  for (NodeId voter : config.voters()) {
+    if (voter != id) progress.emplace(voter, Progress{});
+  }
+  reset_election_timer();
+  last_soft = soft_state();
+}
+
+pb::Message Core::State::message_to(NodeId to) const {
+  pb::Message m;
+  m.set_from(id);
+  m.set_to(to);
+  m.set_term(term);
+  return m;
+}
+
+void Core::State::step(pb::Message&& m) {
+  if (m.to() != id || m.from() == id || !config.is_member(m.from())) return;
+  if (!check_term(m)) return;
+  switch (m.body_case()) {
+    case pb::Message::kRequestVote:
+      return handle_request_vote(m);
+    case pb::Message::kRequestVoteResponse:
+      return handle_vote_response(m);
+    case pb::Message::kAppendEntries:
+      return handle_append_entries(std::move(m));
+    case pb::Message::kAppendEntriesResponse:
+      return handle_append_response(m);
+    case pb::Message::kTimeoutNow:
+      return handle_timeout_now(m);
+    case pb::Message::kReadIndexRequest:
+      return handle_read_index_request(m);
+    case pb::Message::kReadIndexResponse:
+      return handle_read_index_response(m);
+    case pb::Message::kPropose:
+      return handle_propose(std::move(m));
+    case pb::Message::BODY_NOT_SET:
+      return;
+  }
+}
+
+// Raft §5.1: a higher term makes us a follower of that term; a lower term
+// marks a stale message. Returns whether the message should be handled.
+bool Core::State::check_term(const pb::Message& m) {
+  if (m.term() > term) {
+    if (m.has_request_vote()) {
+      const auto& rv = m.request_vote();
+      // Leader stickiness (thesis §4.2.3): while we hear from a leader, a
+      // (pre-)vote must not even bump our term, or a rejoining member would
+      // depose a healthy leader. A transfer's vote is wanted by the leader.
+      if (!rv.leadership_transfer() && in_lease()) {
+        reject_vote(m);
+        return false;
+      }
+      // A pre-vote carries the term the sender would use; it changes nothing.
+      if (rv.pre_vote()) return true;
+    } else if (m.has_request_vote_response() && m.request_vote_response().pre_vote() &&
+               m.request_vote_response().granted()) {
+      // A granted pre-vote is answered with the term we asked for (term + 1).
+      return true;
+    }
+    const bool from_leader = m.has_append_entries() || m.has_timeout_now();
+    become_follower(m.term(), from_leader ? m.from() : kNoNode);
+    return true;
+  }
+  if (m.term() < term) {
+    answer_stale(m);
+    // Proposals and read requests are not bound to a term: a leader serves
+    // them whatever the sender believes (its answer updates the sender).
+    return m.has_propose() || m.has_read_index_request();
+  }
+  return true;
+}
+
+// Answers to messages from an earlier term, so that their senders learn the
+// current term instead of stalling (etcd#8243, canonical/raft#279): a stale
+// leader steps down, a stale (pre-)candidate catches up on the term.
+void Core::State::answer_stale(const pb::Message& m) {
+  if (m.has_append_entries()) {
+    pb::Message reply = message_to(m.from());
+    auto* r = reply.mutable_append_entries_response();
+    r->set_success(false);
+    r->set_rejected_index(m.append_entries().prev_log_index());
+    r->set_last_log_index(log.last_index());
+    // Carries our term, which may not be durable yet.
+    send_after_persist(std::move(reply));
+  } else if (m.has_request_vote()) {
+    reject_vote(m);
+  }
+}
+
+// Everything accumulated outside of ready() that waits for one batch: new
+// appends (batching proposals), a new read round, forwarded work.
+void Core::State::flush() {
+  if (role == Role::kLeader) {
+    if (!reads_unsent.empty()) start_read_round();
+    flush_appends();
+    return;
+  }
+  if (leader == kNoNode) return;
+  if (!forward_entries.empty()) {
+    pb::Message m = message_to(leader);
+    m.mutable_propose()->mutable_entries()->Swap(&forward_entries);
+    send(std::move(m));
+  }
+  if (!forward_reads.empty()) {
+    pb::Message m = message_to(leader);
+    for (std::uint64_t read_id : forward_reads) {
+      m.mutable_read_index_request()->add_request_ids(read_id);
+      outstanding_reads.emplace(read_id, leader);
+    }
+    forward_reads.clear();
+    send(std::move(m));
+  }
+}
+
+Ready Core::State::take_ready() {
+  flush();
+  Ready ready = std::move(out);
+  out = Ready{};
+  if (hard_state_dirty) {
+    pb::HardState hs;
+    hs.set_term(term);
+    // The fault forgets the vote: after a restart the member may vote again.
+    if (vote != kNoNode && !opts.faults.forget_to_persist_vote) {
+      hs.set_vote(vote);
+      hs.set_voted(true);
+    }
+    ready.hard_state = hs;
+    hard_state_dirty = false;
+  }
+  for (Index i = unstable_from; i <= log.last_index(); ++i) ready.entries.push_back(log.at(i));
+  unstable_from = log.last_index() + 1;
+  const Index deliverable = std::min(commit, persisted);
+  for (Index i = applying + 1; i <= deliverable; ++i) ready.committed.push_back(log.at(i));
+  applying = std::max(applying, deliverable);
+  if (soft_state() != last_soft) {
+    last_soft = soft_state();
+    ready.soft_state = last_soft;
+  }
+  return ready;
+}
+
+bool Core::State::has_ready() const {
+  if (!out.empty() || hard_state_dirty || unstable_from <= log.last_index()) return true;
+  if (std::min(commit, persisted) > applying || soft_state() != last_soft) return true;
+  if (role == Role::kLeader) return need_flush || commit_changed || !reads_unsent.empty();
+  return leader != kNoNode && (!forward_entries.empty() || !forward_reads.empty());
+}
+
+Status Core::State::status() const {
+  Status s;
+  s.id = id;
+  s.role = role;
+  s.term = term;
+  s.vote = vote;
+  s.leader = leader;
+  s.commit_index = commit;
+  s.applied_index = applied;
+  s.last_log_index = log.last_index();
+  s.last_log_term = log.last_term();
+  s.persisted_index = persisted;
+  s.voters = config.voters();
+  if (role != Role::kLeader) return s;
+  for (const auto& [peer, pr] : progress) {
+    s.peers.push_back(
+        PeerStatus{peer, pr.match, pr.next, pr.mode == Progress::Mode::kProbe, pr.recently_active});
+  }
+  return s;
+}
+
+// --- Core
+
+Core::Core(Options options, PersistentState state)
+    : state_(std::make_unique<State>(std::move(options), std::move(state))) {}
+
+Core::~Core() = default;
+
+void Core::tick() {
+  if (state_->role == Role::kLeader) {
+    state_->tick_leader();
+  } else {
+    state_->tick_election();
+  }
+}
+
+void Core::step(const pb::Message& message) {
+  pb::Message copy = message;
+  state_->step(std::move(copy));
+}
+
+void Core::step(pb::Message&& message) {
+  state_->step(std::move(message));
+}
+
+ProposeResult Core::propose(std::string data) {
+  return state_->propose(std::move(data));
+}
+
+ReadResult Core::read_index(std::uint64_t request_id) {
+  return state_->read_index(request_id);
+}
+
+TransferResult Core::transfer_leadership(NodeId target) {
+  return state_->transfer_leadership(target);
+}
+
+void Core::on_persisted(Index index, Term term) {
+  state_->on_persisted(index, term);
+}
+
+void Core::on_applied(Index index) {
+  state_->applied = std::max(state_->applied, std::min(index, state_->applying));
+}
+
+bool Core::has_ready() const {
+  return state_->has_ready();
+}
+Ready Core::ready() {
+  return state_->take_ready();
+}
+Status Core::status() const {
+  return state_->status();
+}
+Role Core::role() const {
+  return state_->role;
+}
+NodeId Core::leader() const {
+  return state_->leader;
+}
+Term Core::term() const {
+  return state_->term;
+}
+NodeId Core::id() const {
+  return state_->id;
+}
+
+}  // namespace raftkv::core

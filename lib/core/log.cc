@@ -1,0 +1,70 @@
+#include "core/log.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace raftkv::core {
+
+void Log::restore(std::vector<pb::Entry> entries) {
+  entries_.clear();
+  offset_ = entries.empty() ? 0 : entries.front().index() - 1;
+  offset_term_ = 0;  // unknown without snapshot metadata (seam)
+  for (auto& entry : entries) append(std::move(entry));
+}
+
+Term Log::last_term() const {
+  return entries_.empty() ? offset_term_ : entries_.back().term();
+}
+
+std::optional<Term> Log::term_at(Index index) const {
+  if (index == offset_) return offset_term_;
+  if (index < offset_ || index > last_index()) return std::nullopt;
+  return entries_[index - offset_ - 1].term();
+}
+
+bool Log::matches(Index index, Term term) const {
+  auto found = term_at(index);
+  return found && *found == term;
+}
+
+const pb::Entry& Log::at(Index index) const {
+  assert(index > offset_ && index <= last_index());
+  return entries_[index - offset_ - 1];
+}
+
+void Log::append(pb::Entry&& entry) {
+  assert(entry.index() == last_index() + 1);
+  entries_.push_back(std::move(entry));
+}
+
+void Log::truncate_after(Index index) {
+  if (index < offset_) index = offset_;
+  while (last_index() > index) entries_.pop_back();
+}
+
+std::size_t Log::copy_into(Index from, Index to, std::size_t max_bytes,
+                           google::protobuf::RepeatedPtrField<pb::Entry>* out) const {
+  std::size_t bytes = 0;
+  for (Index i = from; i <= to && i <= last_index(); ++i) {
+    const pb::Entry& entry = at(i);
+    const std::size_t size = entry_size(entry);
+    if (bytes > 0 && bytes + size > max_bytes) break;
+    *out->Add() = entry;
+    bytes += size;
+  }
+  return bytes;
+}
+
+Index Log::last_index_with_term_at_most(Index index, Term term) const {
+  index = std::min(index, last_index());
+  if (index <= offset_) return offset_;
+  // Binary search over positions [0, index - offset_) for the first entry
+  // whose term exceeds `term`; the answer is the entry just before it.
+  auto begin = entries_.begin();
+  auto end = begin + static_cast<std::ptrdiff_t>(index - offset_);
+  auto first_above =
+      std::upper_bound(begin, end, term, [](Term t, const pb::Entry& e) { return t < e.term(); });
+  return offset_ + static_cast<Index>(first_above - begin);
+}
+
+}  // namespace raftkv::core

@@ -1,0 +1,67 @@
+#include "core/progress.h"
+
+#include <algorithm>
+
+namespace raftkv::core {
+
+void Inflights::add(Index last, std::size_t bytes) {
+  items_.emplace_back(last, bytes);
+  bytes_ += bytes;
+}
+
+void Inflights::free_to(Index index) {
+  while (!items_.empty() && items_.front().first <= index) {
+    bytes_ -= items_.front().second;
+    items_.pop_front();
+  }
+}
+
+bool Inflights::full(std::size_t max_count, std::size_t max_bytes) const {
+  return items_.size() >= std::max<std::size_t>(max_count, 1) || bytes_ >= max_bytes;
+}
+
+void Inflights::clear() {
+  items_.clear();
+  bytes_ = 0;
+}
+
+void Progress::become_probe(Index next_index) {
+  mode = Mode::kProbe;
+  next = std::max(next_index, match + 1);
+  probe_sent = false;
+  inflights.clear();
+  stall_ticks = 0;
+}
+
+void Progress::become_replicate() {
+  mode = Mode::kReplicate;
+  next = match + 1;
+  probe_sent = false;
+  inflights.clear();
+  stall_ticks = 0;
+}
+
+bool Progress::paused(std::size_t max_count, std::size_t max_bytes) const {
+  if (mode == Mode::kProbe) return probe_sent;
+  return inflights.full(max_count, max_bytes);
+}
+
+void Progress::sent(Index last, std::size_t bytes) {
+  if (mode == Mode::kProbe) {
+    probe_sent = true;
+    return;
+  }
+  inflights.add(last, bytes);
+  next = last + 1;
+}
+
+bool Progress::advance(Index index) {
+  if (index <= match) return false;
+  match = index;
+  next = std::max(next, index + 1);
+  inflights.free_to(index);
+  stall_ticks = 0;
+  return true;
+}
+
+}  // namespace raftkv::core

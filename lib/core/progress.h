@@ -1,0 +1,70 @@
+// What a leader knows about one follower's log (Raft §5.3 nextIndex and
+// matchIndex), plus the flow control around it, after etcd's tracker design:
+//
+//   probe      the leader does not know where the logs agree. At most one
+//              AppendEntries is outstanding; a response (or a heartbeat
+//              response) allows the next. Entered at election and after a
+//              rejection, where fast back-tracking moves `next` down.
+//   replicate  the logs agree up to `match`: entries are streamed
+//              optimistically (`next` advances when sent), bounded by the
+//              inflight window in messages and in bytes (field notes 1.5:
+//              a count limit alone lets big entries overflow a follower).
+//
+// A snapshot state would be added here for log compaction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <utility>
+
+#include "core/types.h"
+
+namespace raftkv::core {
+
+// The pipelining window: AppendEntries sent but not yet acknowledged, each
+// remembered by its last index and its entry bytes.
+class Inflights {
+ public:
+  void add(Index last, std::size_t bytes);
+  // Acknowledges every message whose last index is <= `index`.
+  void free_to(Index index);
+  bool full(std::size_t max_count, std::size_t max_bytes) const;
+  void clear();
+  std::size_t count() const { return items_.size(); }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  std::deque<std::pair<Index, std::size_t>> items_;
+  std::size_t bytes_ = 0;
+};
+
+struct Progress {
+  enum class Mode { kProbe, kReplicate };
+
+  Index match = 0;
+  Index next = 1;
+  Mode mode = Mode::kProbe;
+  bool probe_sent = false;  // probe mode: one message is outstanding
+  Inflights inflights;
+  // Heard from since the last check-quorum round (thesis §6.2).
+  bool recently_active = false;
+  // The highest ReadIndex round the follower echoed in this term (§6.4).
+  std::uint64_t read_round_acked = 0;
+  // Leader ticks in replicate mode without progress while messages are in
+  // flight: a lost tail message is only noticed this way.
+  int stall_ticks = 0;
+
+  // Back to probing from `next_index` (after a rejection or a stall).
+  void become_probe(Index next_index);
+  // Streaming from match + 1 (after the first success in probe mode).
+  void become_replicate();
+  // Whether no AppendEntries may be sent now.
+  bool paused(std::size_t max_count, std::size_t max_bytes) const;
+  // Records that entries up to `last` (`bytes` of them) were sent.
+  void sent(Index last, std::size_t bytes);
+  // Raises match (and next) to `index`; false if it was not an increase.
+  bool advance(Index index);
+};
+
+}  // namespace raftkv::core

@@ -1,0 +1,257 @@
+// Log replication and commitment (Raft §5.3, §5.4.2), with batching,
+// pipelining and fast back-tracking; proposals and their forwarding.
+#include <algorithm>
+#include <utility>
+
+#include "core/state.h"
+
+namespace raftkv::core {
+
+// Sends the next batch to a follower if its flow control allows: at most
+// max_append_bytes of entries, starting at pr.next. False if nothing was sent.
+bool Core::State::send_append(NodeId to, Progress& pr) {
+  if (pr.paused(opts.max_inflight_messages, opts.max_inflight_bytes)) return false;
+  if (pr.next > log.last_index()) return false;
+  const auto prev_term = log.term_at(pr.next - 1);
+  if (!prev_term) return false;  // compacted: would need InstallSnapshot (seam)
+  pb::Message m = message_to(to);
+  auto* ae = m.mutable_append_entries();
+  ae->set_prev_log_index(pr.next - 1);
+  ae->set_prev_log_term(*prev_term);
+  ae->set_leader_commit(commit);
+  ae->set_read_round(read_round);
+  const std::size_t bytes =
+      log.copy_into(pr.next, log.last_index(), opts.max_append_bytes, ae->mutable_entries());
+  pr.sent(pr.next - 1 + static_cast<Index>(ae->entries_size()), bytes);
+  send(std::move(m));
+  return true;
+}
+
+// A heartbeat is an empty AppendEntries anchored at the follower's match, so
+// it always passes the consistency check; it carries min(commit, match): a
+// follower must not commit entries it might not share with us.
+void Core::State::send_heartbeat(NodeId to, const Progress& pr) {
+  pb::Message m = message_to(to);
+  auto* ae = m.mutable_append_entries();
+  ae->set_prev_log_index(pr.match);
+  ae->set_prev_log_term(log.term_at(pr.match).value_or(0));
+  ae->set_leader_commit(std::min(commit, pr.match));
+  ae->set_read_round(read_round);
+  send(std::move(m));
+}
+
+void Core::State::broadcast_heartbeat() {
+  for (auto& [peer, pr] : progress) send_heartbeat(peer, pr);
+}
+
+// Called from ready(): everything proposed since the last one goes out in as
+// few messages as the byte budget allows (batching), as many as each window
+// allows (pipelining).
+void Core::State::flush_appends() {
+  for (auto& [peer, pr] : progress) {
+    bool sent = false;
+    while (send_append(peer, pr)) sent = true;
+    // Followers learn a new commit index from the next append; those that
+    // got none now hear it through a heartbeat (follower writes wait on it).
+    if (commit_changed && !sent && pr.match > 0) send_heartbeat(peer, pr);
+  }
+  need_flush = false;
+  commit_changed = false;
+}
+
+void Core::State::tick_stalls() {
+  // A lost message in replicate mode is noticed when a later one is
+  // rejected; if it was the last one, only this timer notices.
+  for (auto& [peer, pr] : progress) {
+    if (pr.mode != Progress::Mode::kReplicate || pr.inflights.count() == 0) continue;
+    if (++pr.stall_ticks >= opts.election_ticks) {
+      pr.become_probe(pr.match + 1);
+      need_flush = true;
+    }
+  }
+}
+
+// Follower side of §5.3 (m.term() == term here).
+void Core::State::handle_append_entries(pb::Message&& m) {
+  if (role == Role::kLeader) return;  // impossible: one leader per term
+  if (role != Role::kFollower) become_follower(term, m.from());
+  set_leader(m.from());
+  election_elapsed = 0;
+  auto* ae = m.mutable_append_entries();
+  const Index prev = ae->prev_log_index();
+  if (!log.matches(prev, ae->prev_log_term())) return reject_append(m);
+
+  const Index last_new = prev + static_cast<Index>(ae->entries_size());
+  append_from_leader(prev, ae->mutable_entries());
+  // §5.3: commit up to the leader's commit, but only within what this
+  // message proved we share with the leader.
+  const Index new_commit = std::min<Index>(ae->leader_commit(), last_new);
+  if (new_commit > commit) commit = new_commit;
+
+  pb::Message reply = message_to(m.from());
+  auto* r = reply.mutable_append_entries_response();
+  r->set_success(true);
+  r->set_match_index(last_new);
+  r->set_read_round(ae->read_round());
+  r->set_last_log_index(log.last_index());
+  // "match_index is durable": sent after everything up to here is persisted.
+  send_after_persist(std::move(reply));
+}
+
+// Appends the leader's entries after `prev`, skipping those we already have
+// and truncating our log at the first conflict (§5.3 step 3).
+void Core::State::append_from_leader(Index prev,
+                                     google::protobuf::RepeatedPtrField<pb::Entry>* entries) {
+  Index index = prev;
+  for (auto& entry : *entries) {
+    ++index;
+    if (index <= log.last_index()) {
+      if (log.matches(index, entry.term())) continue;
+      if (index <= commit) return;  // never: committed entries never conflict
+      log.truncate_after(index - 1);
+      persisted = std::min(persisted, index - 1);
+      unstable_from = std::min(unstable_from, index);
+    }
+    entry.set_index(index);
+    log.append(std::move(entry));
+  }
+}
+
+// Fast back-tracking, follower side: point the leader at the last index that
+// may still match: the last one whose term is <= the rejected prev term.
+void Core::State::reject_append(const pb::Message& m) {
+  const auto& ae = m.append_entries();
+  const Index hint_index = log.last_index_with_term_at_most(
+      std::min(ae.prev_log_index(), log.last_index()), ae.prev_log_term());
+  pb::Message reply = message_to(m.from());
+  auto* r = reply.mutable_append_entries_response();
+  r->set_success(false);
+  r->set_rejected_index(ae.prev_log_index());
+  r->set_reject_hint_index(hint_index);
+  r->set_reject_hint_term(log.term_at(hint_index).value_or(0));
+  r->set_read_round(ae.read_round());
+  r->set_last_log_index(log.last_index());
+  send_after_persist(std::move(reply));
+}
+
+// Leader side of §5.3.
+void Core::State::handle_append_response(const pb::Message& m) {
+  if (role != Role::kLeader) return;
+  auto it = progress.find(m.from());
+  if (it == progress.end()) return;
+  Progress& pr = it->second;
+  const auto& r = m.append_entries_response();
+  pr.recently_active = true;
+  need_flush = true;
+  ack_read_round(pr, r.read_round());
+  if (!r.success()) return handle_append_rejection(pr, r);
+  if (pr.advance(r.match_index())) {
+    if (pr.mode == Progress::Mode::kProbe) pr.become_replicate();
+    maybe_commit();
+    maybe_send_timeout_now();
+  } else if (pr.mode == Progress::Mode::kProbe) {
+    pr.probe_sent = false;  // e.g. a heartbeat answer: probe again
+  } else if (r.last_log_index() < pr.next - 1) {
+    // An answer that brings nothing new (a heartbeat's) from a follower
+    // lacking entries we streamed: they were lost. Resend from match.
+    pr.become_probe(pr.match + 1);
+  }
+}
+
+void Core::State::handle_append_rejection(Progress& pr, const pb::AppendEntriesResponse& r) {
+  const Index rejected = r.rejected_index();
+  // Ignore rejections of messages sent before we last moved `next`.
+  if (pr.mode == Progress::Mode::kReplicate ? rejected <= pr.match : rejected != pr.next - 1) {
+    return;
+  }
+  if (rejected == 0) return;  // index 0 always matches: a bogus answer
+  // Fast back-tracking, leader side: skip every entry of ours whose term is
+  // above the follower's conflicting term, in one round trip.
+  Index guess = r.reject_hint_index();
+  if (r.reject_hint_term() > 0)
+    guess = log.last_index_with_term_at_most(guess, r.reject_hint_term());
+  pr.become_probe(std::min(guess, rejected - 1) + 1);
+}
+
+// §5.4.2: count replicas only for entries of the current term; earlier ones
+// are committed with them. The leader counts itself only up to its durable
+// index (it writes its log in parallel with sending).
+bool Core::State::maybe_commit() {
+  std::vector<std::uint64_t> matches;
+  for (NodeId voter : config.voters()) {
+    if (voter == id) {
+      matches.push_back(persisted);
+    } else if (auto it = progress.find(voter); it != progress.end()) {
+      matches.push_back(it->second.match);
+    }
+  }
+  const Index candidate = config.quorum_value(std::move(matches));
+  if (candidate <= commit) return false;
+  if (log.term_at(candidate) != term && !opts.faults.commit_prior_term_by_count) return false;
+  advance_commit(candidate);
+  return true;
+}
+
+void Core::State::advance_commit(Index index) {
+  const bool had_term_commit = committed_in_term();
+  for (Index i = commit + 1; i <= index; ++i) {
+    const auto& entry = log.at(i);
+    if (entry.term() != term) continue;
+    const std::size_t size = entry.data().size();
+    uncommitted_bytes -= std::min(uncommitted_bytes, size);
+  }
+  commit = index;
+  commit_changed = true;
+  if (!had_term_commit && committed_in_term()) on_term_committed();
+}
+
+ProposeResult Core::State::propose(std::string&& data) {
+  pb::Entry entry;
+  entry.set_type(pb::ENTRY_NORMAL);
+  entry.set_data(std::move(data));
+  if (role == Role::kLeader) {
+    if (transfer_target != kNoNode) return ProposeResult::kTransferring;
+    return append_proposal(std::move(entry)) ? ProposeResult::kAccepted
+                                             : ProposeResult::kBackPressure;
+  }
+  if (leader == kNoNode) return ProposeResult::kNoLeader;
+  // Forwarded in one Propose message per ready(); the leader assigns term
+  // and index.
+  *forward_entries.Add() = std::move(entry);
+  return ProposeResult::kAccepted;
+}
+
+// Appends a client entry on the leader unless too many bytes are already
+// uncommitted (one entry is always allowed, so a big one cannot wedge).
+bool Core::State::append_proposal(pb::Entry&& entry) {
+  const std::size_t size = entry.data().size();
+  if (uncommitted_bytes > 0 && uncommitted_bytes + size > opts.max_uncommitted_bytes) {
+    return false;
+  }
+  uncommitted_bytes += size;
+  entry.set_term(term);
+  entry.set_index(log.last_index() + 1);
+  log.append(std::move(entry));
+  need_flush = true;
+  return true;
+}
+
+void Core::State::handle_propose(pb::Message&& m) {
+  // Not the leader (any more), or transferring: drop; the follower's client
+  // times out with an unknown outcome and retries.
+  if (role != Role::kLeader || transfer_target != kNoNode) return;
+  if (auto it = progress.find(m.from()); it != progress.end()) it->second.recently_active = true;
+  for (auto& entry : *m.mutable_propose()->mutable_entries()) {
+    if (entry.type() == pb::ENTRY_CONF_CHANGE) continue;  // only through the admin path
+    if (!append_proposal(std::move(entry))) break;
+  }
+}
+
+void Core::State::on_persisted(Index index, Term t) {
+  // Ignored when the log was truncated meanwhile (another entry is there).
+  if (!log.matches(index, t) || index <= persisted) return;
+  persisted = index;
+  if (role == Role::kLeader) maybe_commit();
+}
+
+}  // namespace raftkv::core

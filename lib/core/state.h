@@ -1,0 +1,158 @@
+// Internal: the state behind Core and the handlers that change it. Each
+// concern lives in its own .cc file:
+//   core.cc        Core's public methods, term rules common to all messages
+//                  (Raft §5.1), dispatch per message type, Ready assembly
+//   election.cc    roles, timeouts, pre-vote and votes (§5.2, §5.4.1,
+//                  thesis §9.6 pre-vote, §6.2 check-quorum, §4.2.3 stickiness)
+//   replication.cc AppendEntries both ways, flow control, commitment (§5.3,
+//                  §5.4.2), proposals and their forwarding
+//   read_index.cc  linearizable reads without log writes (thesis §6.4)
+//   transfer.cc    leadership transfer (thesis §3.10)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <vector>
+
+#include "core/configuration.h"
+#include "core/core.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/rng.h"
+
+namespace raftkv::core {
+
+// A ReadIndex request waiting on the leader: local (from == own id) or from
+// a follower, which gets one ReadIndexResponse for all of `ids`.
+struct PendingRead {
+  NodeId from = kNoNode;
+  std::vector<std::uint64_t> ids;
+  Index index = 0;          // the commit index the read must observe
+  std::uint64_t round = 0;  // the heartbeat round that confirms leadership
+};
+
+enum class Campaign { kPreVote, kElection, kTransfer };
+
+struct Core::State {
+  State(Options options, PersistentState persistent);
+
+  // --- configuration and fixed inputs
+  Options opts;
+  NodeId id;
+  Configuration config;
+  Rng rng;
+
+  // --- persistent state (Raft figure 2) and the log
+  Term term = 0;
+  NodeId vote = kNoNode;
+  Log log;
+  bool hard_state_dirty = false;
+
+  // --- volatile state
+  Role role = Role::kFollower;
+  NodeId leader = kNoNode;
+  Index commit = 0;
+  Index persisted = 0;      // last index known durable in the local log
+  Index unstable_from = 1;  // first index not yet handed to the driver
+  Index applying = 0;       // last index handed out in Ready::committed
+  Index applied = 0;        // last index the driver reported applied
+  int election_elapsed = 0;
+  int heartbeat_elapsed = 0;
+  int randomized_timeout = 0;
+  std::map<NodeId, bool> votes;  // answers in the current (pre-)election
+
+  // --- leader state
+  std::map<NodeId, Progress> progress;  // every voter and learner but self
+  std::size_t uncommitted_bytes = 0;
+  bool need_flush = false;      // proposals or acks may allow new appends
+  bool commit_changed = false;  // followers should hear the new commit index
+  NodeId transfer_target = kNoNode;
+  int transfer_elapsed = 0;
+  bool timeout_now_sent = false;
+  std::uint64_t read_round = 0;
+  std::deque<PendingRead> reads_awaiting_commit;  // before the term's first commit
+  std::deque<PendingRead> reads_unsent;           // wait for the next round
+  std::deque<PendingRead> reads_in_round;         // ordered by round
+
+  // --- follower state
+  google::protobuf::RepeatedPtrField<pb::Entry> forward_entries;  // to the leader
+  std::vector<std::uint64_t> forward_reads;                       // to the leader
+  std::map<std::uint64_t, NodeId> outstanding_reads;              // id -> leader asked
+
+  // --- output
+  Ready out;
+  SoftState last_soft;
+
+  // core.cc
+  void step(pb::Message&& m);
+  bool check_term(const pb::Message& m);
+  void answer_stale(const pb::Message& m);
+  pb::Message message_to(NodeId to) const;
+  void send(pb::Message&& m) { out.messages.push_back(std::move(m)); }
+  void send_after_persist(pb::Message&& m) { out.messages_after_persist.push_back(std::move(m)); }
+  void flush();
+  Ready take_ready();
+  bool has_ready() const;
+  Status status() const;
+  SoftState soft_state() const { return SoftState{role, leader, term}; }
+
+  // election.cc
+  void tick_election();
+  void tick_leader();
+  bool in_lease() const;
+  bool promotable() const { return config.is_voter(id); }
+  void reset_election_timer();
+  void set_term(Term new_term);
+  void set_leader(NodeId new_leader);
+  void become_follower(Term new_term, NodeId new_leader);
+  void become_pre_candidate();
+  void become_candidate();
+  void become_leader();
+  void campaign(Campaign kind);
+  void advance_election();
+  bool quorum_active();
+  void handle_request_vote(const pb::Message& m);
+  void reject_vote(const pb::Message& m);
+  void handle_vote_response(const pb::Message& m);
+
+  // replication.cc
+  bool send_append(NodeId to, Progress& pr);
+  void send_heartbeat(NodeId to, const Progress& pr);
+  void broadcast_heartbeat();
+  void flush_appends();
+  void handle_append_entries(pb::Message&& m);
+  void append_from_leader(Index prev, google::protobuf::RepeatedPtrField<pb::Entry>* entries);
+  void reject_append(const pb::Message& m);
+  void handle_append_response(const pb::Message& m);
+  void handle_append_rejection(Progress& pr, const pb::AppendEntriesResponse& r);
+  bool maybe_commit();
+  void advance_commit(Index index);
+  ProposeResult propose(std::string&& data);
+  bool append_proposal(pb::Entry&& entry);
+  void handle_propose(pb::Message&& m);
+  void on_persisted(Index index, Term t);
+  void tick_stalls();
+
+  // read_index.cc
+  bool committed_in_term() const;
+  ReadResult read_index(std::uint64_t request_id);
+  void add_leader_read(PendingRead read);
+  void start_read_round();
+  void ack_read_round(Progress& pr, std::uint64_t round);
+  void release_reads();
+  void serve_read(PendingRead& read);
+  void on_term_committed();
+  void fail_all_reads();
+  void handle_read_index_request(const pb::Message& m);
+  void handle_read_index_response(const pb::Message& m);
+
+  // transfer.cc
+  TransferResult transfer_leadership(NodeId target);
+  void maybe_send_timeout_now();
+  void abort_transfer();
+  void handle_timeout_now(const pb::Message& m);
+};
+
+}  // namespace raftkv::core

@@ -1,0 +1,167 @@
+#include "harness.h"
+
+#include <stdexcept>
+
+namespace raftkv::core::test {
+
+Options default_options(NodeId id, std::vector<NodeId> voters) {
+  Options o;
+  o.id = id;
+  o.voters = std::move(voters);
+  o.election_ticks = 10;
+  o.heartbeat_ticks = 1;
+  o.seed = 42 + id;
+  return o;
+}
+
+std::vector<pb::Entry> entries_with_terms(const std::vector<Term>& terms) {
+  std::vector<pb::Entry> out;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    pb::Entry e;
+    e.set_index(i + 1);
+    e.set_term(terms[i]);
+    e.set_data("e" + std::to_string(i + 1));
+    out.push_back(e);
+  }
+  return out;
+}
+
+Cluster::Cluster(std::vector<NodeId> ids, const std::function<void(Options&)>& tweak)
+    : Cluster(ids, {}, tweak) {}
+
+Cluster::Cluster(std::vector<NodeId> ids, std::map<NodeId, Disk> disks,
+                 const std::function<void(Options&)>& tweak)
+    : ids_(std::move(ids)), tweak_(tweak) {
+  for (NodeId id : ids_) start(id, disks.count(id) ? disks[id] : Disk{});
+}
+
+void Cluster::start(NodeId id, Disk disk) {
+  Member& m = members_[id];
+  m.options = default_options(id, ids_);
+  tweak_(m.options);
+  m.disk = disk;
+  m.held.clear();
+  m.unacked = false;
+  m.applied.clear();
+  m.core = std::make_unique<Core>(m.options, PersistentState{disk.hard_state, disk.entries});
+}
+
+void Cluster::restart(NodeId id) {
+  Member& m = members_.at(id);
+  const bool manual = !m.auto_persist;
+  start(id, m.disk);
+  m.auto_persist = !manual;
+}
+
+void Cluster::write(Member& m, const Ready& ready) {
+  if (ready.hard_state) m.disk.hard_state = *ready.hard_state;
+  if (!ready.entries.empty()) {
+    const Index first = ready.entries.front().index();
+    if (first > m.disk.entries.size() + 1) throw std::logic_error("gap in written entries");
+    m.disk.entries.resize(first - 1);
+    for (const auto& e : ready.entries) m.disk.entries.push_back(e);
+  }
+}
+
+void Cluster::process(NodeId id) {
+  Member& m = members_.at(id);
+  if (!m.core->has_ready()) return;
+  Ready ready = m.core->ready();
+  write(m, ready);
+  for (auto& msg : ready.messages) enqueue(std::move(msg));
+  const bool wrote = ready.hard_state || !ready.entries.empty();
+  for (auto& msg : ready.messages_after_persist) m.held.push_back(std::move(msg));
+  if (wrote) m.unacked = true;
+  for (const auto& e : ready.committed) m.applied.push_back(e);
+  if (!ready.committed.empty()) m.core->on_applied(ready.committed.back().index());
+  m.reads.insert(m.reads.end(), ready.reads.begin(), ready.reads.end());
+  m.failed_reads.insert(m.failed_reads.end(), ready.failed_reads.begin(), ready.failed_reads.end());
+  if (m.auto_persist) persist(id);
+}
+
+void Cluster::persist(NodeId id) {
+  Member& m = members_.at(id);
+  if (m.unacked && !m.disk.entries.empty()) {
+    m.core->on_persisted(m.disk.entries.back().index(), m.disk.entries.back().term());
+  }
+  m.unacked = false;
+  for (auto& msg : m.held) enqueue(std::move(msg));
+  m.held.clear();
+}
+
+void Cluster::enqueue(pb::Message&& m) {
+  sent_log_.push_back(m);
+  queue_.push_back(std::move(m));
+}
+
+bool Cluster::blocked(const pb::Message& m) const {
+  if (cut_.count({m.from(), m.to()})) return true;
+  return drop && drop(m);
+}
+
+void Cluster::process_all() {
+  for (NodeId id : ids_) process(id);
+}
+
+bool Cluster::deliver_one() {
+  process_all();
+  if (queue_.empty()) return false;
+  pb::Message m = std::move(queue_.front());
+  queue_.pop_front();
+  if (!blocked(m) && members_.count(m.to())) members_.at(m.to()).core->step(std::move(m));
+  return true;
+}
+
+int Cluster::stabilize() {
+  int delivered = 0;
+  for (int guard = 0; guard < 100000; ++guard) {
+    if (!deliver_one()) {
+      process_all();
+      if (queue_.empty()) return delivered;
+    } else {
+      ++delivered;
+    }
+  }
+  throw std::logic_error("cluster did not stabilize");
+}
+
+void Cluster::isolate(NodeId id) {
+  for (NodeId other : ids_) {
+    cut(id, other);
+  }
+}
+
+void Cluster::cut(NodeId a, NodeId b) {
+  cut_.insert({a, b});
+  cut_.insert({b, a});
+}
+
+void Cluster::tick(NodeId id, int times) {
+  for (int i = 0; i < times; ++i) {
+    core(id).tick();
+    stabilize();
+  }
+}
+
+void Cluster::tick_all(int times) {
+  for (int i = 0; i < times; ++i) {
+    for (NodeId id : ids_) core(id).tick();
+    stabilize();
+  }
+}
+
+void Cluster::elect(NodeId id) {
+  for (int i = 0; i < 100 && core(id).role() != Role::kLeader; ++i) tick(id);
+  if (core(id).role() != Role::kLeader) throw std::logic_error("election failed");
+  stabilize();
+}
+
+NodeId Cluster::leader() const {
+  NodeId found = kNoNode;
+  for (const auto& [id, m] : members_) {
+    if (m.core->role() == Role::kLeader) found = id;
+  }
+  return found;
+}
+
+}  // namespace raftkv::core::test

@@ -1,0 +1,97 @@
+// A tiny in-test driver for several Cores: messages go through a queue the
+// test delivers by hand (or all at once), persistence is acknowledged at once
+// or when the test says so, and each member's "disk" is kept so that members
+// can be restarted from it.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/core.h"
+
+namespace raftkv::core::test {
+
+struct Disk {
+  pb::HardState hard_state;
+  std::vector<pb::Entry> entries;  // index 1 at position 0
+};
+
+struct Member {
+  std::unique_ptr<Core> core;
+  Options options;
+  Disk disk;
+  bool auto_persist = true;
+  // Written to the disk but not yet acknowledged (manual persistence).
+  bool unacked = false;
+  std::vector<pb::Message> held;  // messages_after_persist waiting for it
+  std::vector<pb::Entry> applied;
+  std::vector<ReadState> reads;
+  std::vector<std::uint64_t> failed_reads;
+};
+
+class Cluster {
+ public:
+  // Members with the given ids; `tweak` adjusts every member's Options.
+  explicit Cluster(
+      std::vector<NodeId> ids, const std::function<void(Options&)>& tweak = [](Options&) {});
+  // Members started from given disks (hard state and log).
+  Cluster(
+      std::vector<NodeId> ids, std::map<NodeId, Disk> disks,
+      const std::function<void(Options&)>& tweak = [](Options&) {});
+
+  Core& core(NodeId id) { return *members_.at(id).core; }
+  Member& member(NodeId id) { return members_.at(id); }
+
+  // Collects one member's Ready: writes its disk, queues messages, applies.
+  void process(NodeId id);
+  // Acknowledges everything written on a manual-persistence member.
+  void persist(NodeId id);
+  // Delivers queued messages (and processes members) until nothing moves.
+  // Returns the number of messages delivered.
+  int stabilize();
+  // Delivers the first queued message only (after processing everyone).
+  bool deliver_one();
+  void process_all();
+
+  // Network faults: messages between cut pairs are dropped.
+  void isolate(NodeId id);
+  void heal() { cut_.clear(); }
+  void cut(NodeId a, NodeId b);
+  // Drops every message matching the predicate from now on (until cleared).
+  std::function<bool(const pb::Message&)> drop = nullptr;
+
+  // Ticks `id` until it becomes leader (delivering messages meanwhile).
+  void elect(NodeId id);
+  void tick(NodeId id, int times = 1);
+  void tick_all(int times = 1);
+  NodeId leader() const;
+
+  // Restarts a member from its disk (losing everything not on it).
+  void restart(NodeId id);
+
+  std::deque<pb::Message>& queue() { return queue_; }
+  std::vector<pb::Message>& sent_log() { return sent_log_; }
+
+ private:
+  void start(NodeId id, Disk disk);
+  void write(Member& m, const Ready& ready);
+  void enqueue(pb::Message&& m);
+  bool blocked(const pb::Message& m) const;
+
+  std::vector<NodeId> ids_;
+  std::function<void(Options&)> tweak_;
+  std::map<NodeId, Member> members_;
+  std::deque<pb::Message> queue_;
+  std::set<std::pair<NodeId, NodeId>> cut_;
+  std::vector<pb::Message> sent_log_;  // every message any member emitted
+};
+
+Options default_options(NodeId id, std::vector<NodeId> voters);
+std::vector<pb::Entry> entries_with_terms(const std::vector<Term>& terms);
+
+}  // namespace raftkv::core::test

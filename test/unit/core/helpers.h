@@ -1,0 +1,66 @@
+// Small helpers shared by the core's unit tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness.h"
+
+namespace raftkv::core::test {
+
+inline std::vector<pb::Message> take_to(Cluster& c, NodeId to,
+                                        pb::Message::BodyCase body = pb::Message::BODY_NOT_SET) {
+  std::vector<pb::Message> out;
+  for (const auto& m : c.queue()) {
+    if (m.to() == to && (body == pb::Message::BODY_NOT_SET || m.body_case() == body)) {
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+inline int count_appends_with_entries(Cluster& c, NodeId to) {
+  int n = 0;
+  for (const auto& m : c.queue()) {
+    if (m.to() == to && m.has_append_entries() && m.append_entries().entries_size() > 0) ++n;
+  }
+  return n;
+}
+
+inline std::vector<Term> terms_of(const std::vector<pb::Entry>& entries) {
+  std::vector<Term> out;
+  for (const auto& e : entries) out.push_back(e.term());
+  return out;
+}
+
+inline pb::Message vote_request(NodeId from, NodeId to, Term term, Index last_index, Term last_term,
+                                bool pre = false) {
+  pb::Message m;
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(term);
+  auto* rv = m.mutable_request_vote();
+  rv->set_last_log_index(last_index);
+  rv->set_last_log_term(last_term);
+  rv->set_pre_vote(pre);
+  return m;
+}
+
+// The vote answer in a Ready, if any (in either message list).
+inline const pb::Message* find_vote_response(const Ready& r, bool* after_persist = nullptr) {
+  for (const auto& m : r.messages) {
+    if (m.has_request_vote_response()) {
+      if (after_persist) *after_persist = false;
+      return &m;
+    }
+  }
+  for (const auto& m : r.messages_after_persist) {
+    if (m.has_request_vote_response()) {
+      if (after_persist) *after_persist = true;
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace raftkv::core::test
