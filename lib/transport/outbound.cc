@@ -88,6 +88,8 @@ bool Outbound::enqueue(const pb::Message& message) {
     ++dropped_messages_;
     return false;
   }
+  // The first send starts the connection, even if this message is refused.
+  if (state_ == State::kIdle) connect();
   const std::size_t size = message.ByteSizeLong();
   if (size > options_.max_frame_bytes) {
     // A bug upstream (batches must respect the frame limit), not a network
@@ -107,11 +109,7 @@ bool Outbound::enqueue(const pb::Message& message) {
   pending_bytes_ += frame.size();
   ++pending_messages_;
   lanes_[static_cast<int>(lane)].push_back(std::move(frame));
-  if (state_ == State::kIdle) {
-    connect();
-  } else if (state_ == State::kOpen) {
-    request_flush_(this);
-  }
+  if (state_ == State::kOpen) request_flush_(this);
   return true;
 }
 

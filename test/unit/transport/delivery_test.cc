@@ -1,0 +1,114 @@
+// Two transports on loopback: ordered delivery, metrics, reconnection.
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+
+namespace raftkv::transport::test {
+namespace {
+
+// Terms received from `from`, control and data lanes separately (order is
+// promised within a lane only).
+void terms_by_lane(const Node& node, core::NodeId from, std::vector<std::uint64_t>* control,
+                   std::vector<std::uint64_t>* data) {
+  for (const Received& r : node.received) {
+    if (r.from != from) continue;
+    (r.has_entries ? data : control)->push_back(r.term);
+  }
+}
+
+TEST_CASE("messages are delivered in order in both directions", "[transport]") {
+  Loop loop;
+  const std::uint16_t port_a = free_port(), port_b = free_port();
+  Node a(loop, 1, {{2, loopback(port_b)}}, port_a);
+  Node b(loop, 2, {{1, loopback(port_a)}}, port_b);
+
+  constexpr std::uint64_t kCount = 1000;
+  for (std::uint64_t i = 1; i <= kCount; ++i) {
+    REQUIRE(a.transport->send(i % 2 ? heartbeat(2, i) : entries(2, i, 200)));
+    REQUIRE(b.transport->send(vote(1, i)));
+  }
+  REQUIRE(loop.run_until([&] {
+    return a.received.size() == kCount && b.received.size() == kCount &&
+           a.transport->peer_metrics(2).sent_messages == kCount &&
+           b.transport->peer_metrics(1).sent_messages == kCount;
+  }));
+
+  std::vector<std::uint64_t> control, data;
+  terms_by_lane(b, 1, &control, &data);
+  REQUIRE(control.size() == kCount / 2);
+  REQUIRE(data.size() == kCount / 2);
+  CHECK(std::is_sorted(control.begin(), control.end()));
+  CHECK(std::is_sorted(data.begin(), data.end()));
+  for (std::uint64_t i = 0; i < kCount; ++i) CHECK(a.received[i].term == i + 1);
+
+  const PeerMetrics ab = a.transport->peer_metrics(2);
+  CHECK(ab.connected);
+  CHECK(ab.dropped_messages == 0);
+  CHECK(ab.queued_bytes == 0);
+  CHECK(ab.sent_bytes > kCount * 4);
+  CHECK(ab.received_messages == kCount);  // B's votes, seen by A
+  CHECK(b.transport->peer_metrics(1).received_messages == kCount);
+  CHECK(a.transport->rejected_connections() == 0);
+  CHECK(b.transport->rejected_connections() == 0);
+
+  REQUIRE(a.close(loop));
+  REQUIRE(b.close(loop));
+  REQUIRE(loop.close() == 0);
+}
+
+TEST_CASE("send refuses unknown peers and stamps the sender", "[transport]") {
+  Loop loop;
+  const std::uint16_t port_a = free_port(), port_b = free_port();
+  Node a(loop, 1, {{2, loopback(port_b)}}, port_a);
+  Node b(loop, 2, {{1, loopback(port_a)}}, port_b);
+  CHECK_FALSE(a.transport->send(heartbeat(7, 1)));
+  CHECK_FALSE(a.transport->send(heartbeat(1, 1)));  // self
+  CHECK(a.transport->unroutable_messages() == 2);
+  pb::Message forged = heartbeat(2, 5);
+  forged.set_from(3);
+  REQUIRE(a.transport->send(forged));
+  REQUIRE(loop.run_until([&] { return b.received.size() == 1; }));
+  CHECK(b.received[0].from == 1);
+  CHECK(b.transport->rejected_connections() == 0);
+  REQUIRE(a.close(loop));
+  REQUIRE(b.close(loop));
+  REQUIRE(loop.close() == 0);
+}
+
+TEST_CASE("a sender reconnects when the receiver restarts on the same port", "[transport]") {
+  Loop loop;
+  const std::uint16_t port_a = free_port(), port_b = free_port();
+  Node a(loop, 1, {{2, loopback(port_b)}}, port_a);
+  auto b = std::make_unique<Node>(loop, 2, std::vector<Peer>{{1, loopback(port_a)}}, port_b);
+
+  std::uint64_t term = 0;
+  Ticker ticker(loop, 5, [&] { a.transport->send(heartbeat(2, ++term)); });
+  REQUIRE(loop.run_until([&] { return b->received.size() >= 3; }));
+  REQUIRE(b->close(loop));
+  b.reset();
+
+  // A notices (EOF or refused connects) and keeps retrying with backoff.
+  REQUIRE(loop.run_until([&] { return a.transport->peer_metrics(2).reconnects >= 2; }));
+  CHECK_FALSE(a.transport->peer_metrics(2).connected);
+
+  const std::uint64_t restarted_at = uv_now(loop.get());
+  b = std::make_unique<Node>(loop, 2, std::vector<Peer>{{1, loopback(port_a)}}, port_b);
+  REQUIRE(loop.run_until([&] { return b->received.size() >= 3; }));
+  // Backoff is capped at backoff_max_ms (200 ms): recovery is quick.
+  CHECK(uv_now(loop.get()) - restarted_at < 1000);
+  const PeerMetrics metrics = a.transport->peer_metrics(2);
+  CHECK(metrics.connected);
+  CHECK(metrics.reconnects >= 2);
+  CHECK(std::is_sorted(b->received.begin(), b->received.end(),
+                       [](const Received& x, const Received& y) { return x.term < y.term; }));
+  // Queued bytes stayed small while B was away.
+  CHECK(metrics.queued_bytes < TransportOptions{}.disconnected_queue_bytes);
+
+  ticker.stop_and_wait(loop);
+  REQUIRE(a.close(loop));
+  REQUIRE(b->close(loop));
+  REQUIRE(loop.close() == 0);
+}
+
+}  // namespace
+}  // namespace raftkv::transport::test
