@@ -8,12 +8,6 @@
 
 namespace raftkv::daemon {
 
-struct HttpApi::Call {
-  http::Responder responder;
-  std::string endpoint;  // for metrics: "kv_put", "kv_get", "status", ...
-  std::uint64_t start_us = 0;
-};
-
 namespace {
 
 std::uint64_t now_us() {

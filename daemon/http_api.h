@@ -33,7 +33,12 @@ class HttpApi {
 
  private:
   using Params = std::vector<std::pair<std::string, std::string>>;
-  struct Call;  // one request in flight, with its start time and endpoint
+  // One request in flight, with its endpoint and start time for metrics.
+  struct Call {
+    http::Responder responder;
+    std::string endpoint;  // "kv_put", "kv_get", "status", ...
+    std::uint64_t start_us = 0;
+  };
 
   void route(Call call, const http::Request& request);
   void kv_request(Call call, const http::Request& request, std::string key, const Params& params);

@@ -39,7 +39,95 @@ void counter(std::string& out, const char* name, const char* help, double value)
   out += line;
 }
 
+void labeled_counter(std::string& out, const char* name, const std::string& labels, double value) {
+  char line[512];
+  std::snprintf(line, sizeof line, "%s{%s} %.17g\n", name, labels.c_str(), value);
+  out += line;
+}
+
 }  // namespace
+
+void HttpApi::append_storage_metrics(std::string& out) const {
+  const storage::WalMetrics& wal = node_->wal().metrics();
+  counter(out, "raftkv_wal_fsyncs_total", "fdatasyncs of log segments and the hard state",
+          static_cast<double>(wal.fsyncs));
+  counter(out, "raftkv_wal_batches_total", "group commits (one write + fdatasync each)",
+          static_cast<double>(wal.batches));
+  counter(out, "raftkv_wal_entries_written_total", "log entries made durable",
+          static_cast<double>(wal.entries_written));
+  gauge(out, "raftkv_wal_entries_per_fsync", "mean entries made durable per group commit",
+        wal.batches == 0
+            ? 0.0
+            : static_cast<double>(wal.entries_written) / static_cast<double>(wal.batches));
+  gauge(out, "raftkv_wal_max_entries_per_fsync", "largest group commit, in entries",
+        static_cast<double>(wal.max_entries_per_fsync));
+  counter(out, "raftkv_wal_bytes_written_total", "bytes written to the log",
+          static_cast<double>(wal.bytes_written));
+  counter(out, "raftkv_wal_failed_writes_total", "log writes that failed",
+          static_cast<double>(wal.failed_writes));
+  out +=
+      "# HELP raftkv_wal_fsync_seconds fdatasync latency\n"
+      "# TYPE raftkv_wal_fsync_seconds histogram\n";
+  const auto& histogram = wal.fsync_latency;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < storage::LatencyHistogram::kBoundsUs.size(); ++i) {
+    cumulative += histogram.counts()[i];
+    char le[32];
+    std::snprintf(le, sizeof le, "le=\"%g\"",
+                  static_cast<double>(storage::LatencyHistogram::kBoundsUs[i]) / 1e6);
+    labeled_counter(out, "raftkv_wal_fsync_seconds_bucket", le, static_cast<double>(cumulative));
+  }
+  labeled_counter(out, "raftkv_wal_fsync_seconds_bucket", "le=\"+Inf\"",
+                  static_cast<double>(histogram.count()));
+  char sum[96];
+  std::snprintf(sum, sizeof sum, "raftkv_wal_fsync_seconds_sum %.9f\n",
+                static_cast<double>(histogram.sum_ns()) / 1e9);
+  out += sum;
+  out += "raftkv_wal_fsync_seconds_count " + std::to_string(histogram.count()) + "\n";
+}
+
+void HttpApi::append_transport_metrics(std::string& out) const {
+  const DaemonConfig& config = node_->config();
+  struct Series {
+    const char* name;
+    const char* help;
+    std::uint64_t transport::PeerMetrics::*field;
+  };
+  static constexpr Series kSeries[] = {
+      {"raftkv_peer_sent_messages_total", "messages written to the peer",
+       &transport::PeerMetrics::sent_messages},
+      {"raftkv_peer_sent_bytes_total", "bytes written to the peer",
+       &transport::PeerMetrics::sent_bytes},
+      {"raftkv_peer_dropped_messages_total", "messages dropped (queue full or connection lost)",
+       &transport::PeerMetrics::dropped_messages},
+      {"raftkv_peer_queued_bytes", "bytes waiting to be written to the peer",
+       &transport::PeerMetrics::queued_bytes},
+      {"raftkv_peer_reconnects_total", "connection attempts after a failure",
+       &transport::PeerMetrics::reconnects},
+      {"raftkv_peer_received_messages_total", "messages received from the peer",
+       &transport::PeerMetrics::received_messages},
+  };
+  out +=
+      "# HELP raftkv_peer_connected 1 if the outbound connection to the peer is up\n"
+      "# TYPE raftkv_peer_connected gauge\n";
+  for (const auto& member : config.members) {
+    if (member.id == config.node_id) continue;
+    labeled_counter(out, "raftkv_peer_connected", "peer=\"" + std::to_string(member.id) + "\"",
+                    node_->transport().peer_metrics(member.id).connected ? 1 : 0);
+  }
+  for (const Series& series : kSeries) {
+    out += std::string("# HELP ") + series.name + " " + series.help + "\n";
+    for (const auto& member : config.members) {
+      if (member.id == config.node_id) continue;
+      const transport::PeerMetrics metrics = node_->transport().peer_metrics(member.id);
+      labeled_counter(out, series.name, "peer=\"" + std::to_string(member.id) + "\"",
+                      static_cast<double>(metrics.*series.field));
+    }
+  }
+  counter(out, "raftkv_peer_rejected_connections_total",
+          "inbound peer connections closed for bad input",
+          static_cast<double>(node_->transport().rejected_connections()));
+}
 
 void HttpApi::status(Call call) {
   const core::Status s = node_->status();
