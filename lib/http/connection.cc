@@ -165,14 +165,17 @@ void Connection::dispatch() {
   state_ = State::kAwaiting;
   const std::uint64_t id = ++request_id_;
   ++server_->metrics.requests;
+  // Our own copy: answers if the handler throws, and abandons (500) if the
+  // handler neither answered nor kept a copy.
+  const Responder responder(weak_from_this(), id);
   try {
-    server_->handler(std::move(request), Responder(weak_from_this(), id));
+    server_->handler(std::move(request), responder);
   } catch (const std::exception& e) {
     RKV_ERROR(kLog, "request handler threw: %s", e.what());
-    respond(id, error_response(500, "internal error"));
+    responder.send(error_response(500, "internal error"));
   } catch (...) {
     RKV_ERROR(kLog, "request handler threw a non-exception");
-    respond(id, error_response(500, "internal error"));
+    responder.send(error_response(500, "internal error"));
   }
 }
 

@@ -6,6 +6,20 @@
 
 namespace raftkv::http {
 
+namespace {
+
+// RFC 9110 §5.6.2 tchar.
+bool is_token(std::string_view text) {
+  static constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  for (const char c : text) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum && kSymbols.find(c) == std::string_view::npos) return false;
+  }
+  return !text.empty();
+}
+
+}  // namespace
+
 RequestParser::RequestParser(const Limits& limits) : limits_(limits) {
   llhttp_init(&parser_, HTTP_REQUEST, &settings());
   parser_.data = this;
@@ -36,6 +50,9 @@ RequestParser& RequestParser::self(llhttp_t* parser) {
 RequestParser::Result RequestParser::feed(std::string_view data) {
   if (error_status_ != 0) return {Status::kError, 0};
   complete_ = false;
+  ++feed_count_;
+  data_begin_ = data.data();
+  data_end_ = data.data() + data.size();
   const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
   if (error == HPE_OK) return {Status::kNeedMore, data.size()};
   if ((error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) && complete_) {
@@ -125,12 +142,30 @@ int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t
 int RequestParser::on_header_field_complete(llhttp_t* parser) {
   RequestParser& p = self(parser);
   p.in_field_ = false;
+  p.value_spans_ = 0;
+  // llhttp 8.1 lets "Name : value" through for names it does not know;
+  // RFC 9112 §5.1 requires a 400 (proxies may read such names differently).
+  if (!is_token(p.request_.headers.back().first)) {
+    return p.reject(400, "malformed request: invalid header field name", -1);
+  }
   // ": " and CRLF, so that many empty headers cannot slip under the limit.
   return p.add_header_bytes(4) ? 0 : p.check_headers();
 }
 
 int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   RequestParser& p = self(parser);
+  // A value continues in a second span only where one buffer ended and the
+  // next began; any other split is an obs-fold (a line starting with
+  // whitespace), which llhttp 8.1 accepts. RFC 9112 §5.2 lets a server
+  // reject it, and we do rather than guess its meaning.
+  const bool continues =
+      p.value_ended_buffer_ && p.value_feed_ != p.feed_count_ && at == p.data_begin_;
+  if (p.value_spans_ > 0 && !continues) {
+    return p.reject(400, "malformed request: obsolete line folding in a header", HPE_USER);
+  }
+  ++p.value_spans_;
+  p.value_feed_ = p.feed_count_;
+  p.value_ended_buffer_ = at + length == p.data_end_;
   if (!p.add_header_bytes(length)) return p.check_headers();
   p.request_.headers.back().second.append(at, length);
   return 0;

@@ -17,6 +17,7 @@
 #include <llhttp.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -79,6 +80,13 @@ class RequestParser {
   Request request_;
   std::string url_;
   bool in_field_ = false;  // the last span was part of a header name
+  // To tell a value split across reads from an obs-fold (on_header_value).
+  std::uint64_t feed_count_ = 0;      // calls of feed()
+  const char* data_begin_ = nullptr;  // the buffer of the current feed()
+  const char* data_end_ = nullptr;
+  std::size_t value_spans_ = 0;      // spans of the current header value so far
+  std::uint64_t value_feed_ = 0;     // the feed() of its last span
+  bool value_ended_buffer_ = false;  // its last span ran to the end of the buffer
   std::size_t header_bytes_ = 0;
   bool complete_ = false;
   bool expect_continue_ = false;

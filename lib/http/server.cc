@@ -73,7 +73,8 @@ int Server::listen(const util::Address& address) {
     return rc;
   }
   state_->listener = tcp;
-  RKV_INFO("http", "listening on %s", address.to_string().c_str());
+  const util::Address bound{address.host, port()};
+  RKV_INFO("http", "listening on %s", bound.to_string().c_str());
   return 0;
 }
 
