@@ -5,9 +5,11 @@
 // peer and uses it only to send; what a peer sends us arrives on the
 // connection *it* opened to us and we accepted. Outbound connections are
 // opened on the first send() to a peer and then kept up for the transport's
-// life, reconnecting with exponential backoff (backoff_min_ms doubling up to
-// backoff_max_ms, reset once a handshake has been written). The cap stays well
-// below an election timeout so a healed link never costs an election
+// life, reconnecting with exponential backoff: backoff_min_ms doubling up to
+// backoff_max_ms, reset when a connection whose handshake was written fails
+// after having stayed up at least backoff_max_ms (a peer that drops us at
+// once is not redialled at the minimum). The cap stays well below an
+// election timeout so a healed link never costs an election
 // (hashicorp/raft#494).
 //
 // Queues. Per peer, queued bytes = frames waiting in our queue + frames handed
