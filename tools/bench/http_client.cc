@@ -40,6 +40,7 @@ void Connection::connect() {
   state_ = State::kConnecting;
   connect_started_ns_ = uv_hrtime();
   head_ = count_ = 0;
+  draining_ = false;
   parser_.reset();
   const int rc = uv_tcp_connect(&socket_->connect, &socket_->tcp,
                                 reinterpret_cast<sockaddr*>(&address_), &Connection::on_connect_cb);
@@ -143,7 +144,11 @@ void Connection::handle_response(int status, std::string_view body) {
   const RequestInfo info = slots_[head_].info;
   head_ = (head_ + 1) % slots_.size();
   --count_;
+  // After "Connection: close" send nothing more; requests already pipelined
+  // behind this answer are lost when the server closes.
+  if (!parser_.keep_alive()) draining_ = true;
   listener_->on_response(*this, status, info, body);
+  if (draining_ && count_ == 0 && state_ == State::kOpen) close();
 }
 
 void Connection::handle_write(int status) {

@@ -67,7 +67,7 @@ class Connection {
   State state() const { return state_; }
   std::size_t in_flight() const { return count_; }
   std::size_t depth() const { return slots_.size(); }
-  bool can_send() const { return state_ == State::kOpen && count_ < slots_.size(); }
+  bool can_send() const { return state_ == State::kOpen && !draining_ && count_ < slots_.size(); }
   const RequestInfo& oldest() const { return slots_[head_].info; }
   const char* last_error() const { return last_error_; }
   std::uint64_t connect_started_ns() const { return connect_started_ns_; }
@@ -114,6 +114,7 @@ class Connection {
   ResponseParser parser_;
   const char* last_error_ = "";
   std::uint64_t connect_started_ns_ = 0;
+  bool draining_ = false;  // the server said "Connection: close"
 };
 
 }  // namespace raftkv::bench

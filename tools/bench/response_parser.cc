@@ -15,6 +15,7 @@ void ResponseParser::reset() {
   llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
   parser_.data = this;
   mid_message_ = false;
+  keep_alive_ = true;
   body_.clear();
   error_ = "";
 }
@@ -36,6 +37,7 @@ int ResponseParser::on_message_complete(llhttp_t* parser) {
   auto* self = static_cast<ResponseParser*>(parser->data);
   self->mid_message_ = false;
   const int status = llhttp_get_status_code(parser);
+  self->keep_alive_ = llhttp_should_keep_alive(parser) != 0;
   // Interim answers (100 Continue) precede the real one; skip them.
   if (status >= 200) self->on_response_(self->context_, status, self->body_);
   return 0;

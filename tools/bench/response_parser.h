@@ -32,6 +32,9 @@ class ResponseParser {
   const char* error() const { return error_; }
   // True between the first byte of a response and its completion.
   bool mid_message() const { return mid_message_; }
+  // Whether the last complete response allows another request on the
+  // connection (false after "Connection: close" or an HTTP/1.0 answer).
+  bool keep_alive() const { return keep_alive_; }
 
  private:
   static int on_message_begin(llhttp_t* parser);
@@ -44,6 +47,7 @@ class ResponseParser {
   void* context_;
   bool capture_body_ = false;
   bool mid_message_ = false;
+  bool keep_alive_ = true;
   std::string body_;
   const char* error_ = "";
 };

@@ -442,9 +442,14 @@ void Runner::count_lost(Failure why, std::size_t lost) {
   for (std::size_t i = 0; i < lost && !finished_; ++i) counted_one();
 }
 
-void Runner::on_closed(Connection&) {
-  if (closing_all_) --open_handles_;
-  // Otherwise the tick reconnects it once its backoff has passed.
+void Runner::on_closed(Connection& connection) {
+  if (closing_all_) {
+    --open_handles_;
+    return;
+  }
+  // A clean close (the server ending keep-alive) reconnects at once; after a
+  // failure the tick reconnects once the backoff has passed.
+  if (uv_hrtime() >= client_of(connection).reconnect_at_ns) connection.connect();
 }
 
 void Runner::finish(std::uint64_t now) {

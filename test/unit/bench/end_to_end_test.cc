@@ -21,7 +21,8 @@ namespace {
 
 class Responder {
  public:
-  explicit Responder(uv_loop_t* loop, bool silent = false) : loop_(loop), silent_(silent) {
+  enum class Mode { kAnswer, kSilent, kCloseEach };
+  explicit Responder(uv_loop_t* loop, Mode mode = Mode::kAnswer) : loop_(loop), mode_(mode) {
     uv_tcp_init(loop_, &server_);
     server_.data = this;
     sockaddr_in addr;
@@ -102,7 +103,7 @@ class Responder {
 
   void answer(Peer* peer) {
     ++requests_;
-    if (silent_) return;
+    if (mode_ == Mode::kSilent) return;
     std::string body = "ok";
     if (peer->url == "/status")
       body = R"({"leader": 1, "members": [{"id": 1, "http": "127.0.0.1:)" + std::to_string(port_) +
@@ -119,7 +120,7 @@ class Responder {
   }
 
   uv_loop_t* loop_;
-  bool silent_;
+  Mode mode_;
   uv_tcp_t server_{};
   llhttp_settings_t settings_{};
   int port_ = 0;
@@ -236,9 +237,20 @@ TEST_CASE("pipelined, fixed-rate, JSON and sweep runs", "[bench][e2e]") {
   }
 }
 
+TEST_CASE("a server closing after each answer costs reconnects, not errors", "[bench][e2e]") {
+  Loop l;
+  Responder responder(&l.loop, Responder::Mode::kCloseEach);
+  const Run run = run_bench(&l.loop, {"--url", responder.url(), "--requests", "200", "--clients",
+                                      "4", "--target", "plain", "--quiet"});
+  REQUIRE(run.result.exit_code == 0);
+  REQUIRE(run.result.runs.front().stats.ops == 200);
+  REQUIRE(run.result.runs.front().stats.errors.total() == 0);
+  REQUIRE(run.seconds < 5);
+}
+
 TEST_CASE("a silent server produces timeouts, not a hang", "[bench][e2e]") {
   Loop l;
-  Responder responder(&l.loop, /*silent=*/true);
+  Responder responder(&l.loop, Responder::Mode::kSilent);
   const Run run = run_bench(&l.loop, {"--url", responder.url(), "--requests", "3", "--clients", "1",
                                       "--timeout", "100ms", "--quiet"});
   REQUIRE(run.result.exit_code == 0);
