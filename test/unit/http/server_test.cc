@@ -294,3 +294,26 @@ TEST_CASE("listen reports an address in use and a non-numeric host") {
     CHECK(named.listen(raftkv::util::Address{"example.com", 80}) == UV_EINVAL);
   });
 }
+
+TEST_CASE("reading pauses once max_pipelined_bytes wait behind a pending request") {
+  auto held = std::make_shared<Held>();
+  Limits limits;
+  limits.max_pipelined_bytes = 1024;
+  TestServer server(limits, [held](uv_loop_t* loop) { return test_handler(loop, held); });
+  Client client(server.port());
+  const std::string pad = "X-Pad: " + std::string(1000, 'p') + "\r\n";
+  std::string wire = get("/hold");
+  for (int i = 0; i < 400; ++i) wire += get("/p/" + std::to_string(i), pad);  // ~400 KB
+  client.send(wire);  // the kernel's socket buffers take it all
+  REQUIRE(server.wait_for([](const ServerMetrics& m) { return m.requests == 1; }));
+  // At most the budget plus one 64 KiB read beyond the held request.
+  CHECK(server.metrics().bytes_read < 200 * 1024);
+  server.on_loop([&] { held->responders.at(0).send(Response{}); });
+  REQUIRE(client.read_response());
+  for (int i = 0; i < 400; ++i) {
+    const auto response = client.read_response();
+    REQUIRE(response);
+    REQUIRE(response->body == "GET /p/" + std::to_string(i) + "\n");
+  }
+  CHECK(server.metrics().bytes_read == wire.size());
+}
