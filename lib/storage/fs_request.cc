@@ -1,0 +1,146 @@
+#include "storage/fs_request.h"
+
+namespace raftkv::storage::fs {
+namespace {
+
+// Heap-allocated state of one operation; freed on completion.
+struct Request {
+  uv_fs_t fs{};
+  uv_work_t work{};
+  uv_loop_t* loop = nullptr;
+  Token token;
+  Callback done;
+  bool is_open = false;
+  // write_all state
+  std::string data;
+  std::size_t written = 0;
+  std::int64_t offset = 0;
+  uv_file fd = -1;
+  std::int64_t deferred_result = 0;
+};
+
+Request* make_request(uv_loop_t* loop, Token token, Callback done) {
+  auto* request = new Request;
+  request->loop = loop;
+  request->token = std::move(token);
+  request->done = std::move(done);
+  request->fs.data = request;
+  request->work.data = request;
+  return request;
+}
+
+// Hands `result` to the owner if it still exists, then frees the request.
+void complete(Request* request, std::int64_t result) {
+  std::unique_ptr<Request> owned(request);
+  if (request->token.expired()) {
+    if (request->is_open && result >= 0) {
+      uv_fs_t close_req;
+      uv_fs_close(nullptr, &close_req, static_cast<uv_file>(result), nullptr);
+      uv_fs_req_cleanup(&close_req);
+    }
+    return;
+  }
+  Callback done = std::move(request->done);
+  owned.reset();
+  done(result);
+}
+
+void on_fs_done(uv_fs_t* req) {
+  auto* request = static_cast<Request*>(req->data);
+  const std::int64_t result = req->result;
+  uv_fs_req_cleanup(req);
+  complete(request, result);
+}
+
+// Check a synchronous submission error (uv_fs_* returns < 0 if it could not
+// even queue the request); report it asynchronously like any other.
+void submitted(Request* request, int rc) {
+  if (rc >= 0) return;
+  Callback done = std::move(request->done);
+  Token token = std::move(request->token);
+  uv_loop_t* loop = request->loop;
+  delete request;
+  defer(loop, std::move(token), rc, std::move(done));
+}
+
+void submit_write(Request* request);
+
+void on_write_done(uv_fs_t* req) {
+  auto* request = static_cast<Request*>(req->data);
+  const std::int64_t result = req->result;
+  uv_fs_req_cleanup(req);
+  if (result < 0) return complete(request, result);
+  request->written += static_cast<std::size_t>(result);
+  if (request->written >= request->data.size()) return complete(request, 0);
+  if (result == 0) return complete(request, UV_EIO);  // no progress: give up
+  submit_write(request);
+}
+
+void submit_write(Request* request) {
+  const std::size_t left = request->data.size() - request->written;
+  uv_buf_t buf = uv_buf_init(request->data.data() + request->written, static_cast<unsigned>(left));
+  const std::int64_t at = request->offset + static_cast<std::int64_t>(request->written);
+  submitted(request,
+            uv_fs_write(request->loop, &request->fs, request->fd, &buf, 1, at, on_write_done));
+}
+
+void work_nothing(uv_work_t*) {}
+
+void on_deferred(uv_work_t* work, int /*status*/) {
+  auto* request = static_cast<Request*>(work->data);
+  complete(request, request->deferred_result);
+}
+
+}  // namespace
+
+void open(uv_loop_t* loop, Token token, const std::string& path, int flags, int mode,
+          Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  request->is_open = true;
+  submitted(request, uv_fs_open(loop, &request->fs, path.c_str(), flags, mode, on_fs_done));
+}
+
+void write_all(uv_loop_t* loop, Token token, uv_file fd, std::string data, std::int64_t offset,
+               Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  request->data = std::move(data);
+  request->fd = fd;
+  request->offset = offset;
+  submit_write(request);
+}
+
+void fdatasync(uv_loop_t* loop, Token token, uv_file fd, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_fdatasync(loop, &request->fs, fd, on_fs_done));
+}
+
+void fsync(uv_loop_t* loop, Token token, uv_file fd, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_fsync(loop, &request->fs, fd, on_fs_done));
+}
+
+void close(uv_loop_t* loop, Token token, uv_file fd, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_close(loop, &request->fs, fd, on_fs_done));
+}
+
+void rename(uv_loop_t* loop, Token token, const std::string& from, const std::string& to,
+            Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_rename(loop, &request->fs, from.c_str(), to.c_str(), on_fs_done));
+}
+
+void unlink(uv_loop_t* loop, Token token, const std::string& path, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_unlink(loop, &request->fs, path.c_str(), on_fs_done));
+}
+
+void defer(uv_loop_t* loop, Token token, std::int64_t result, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  request->deferred_result = result;
+  // A no-op threadpool job: its after-callback runs on the loop later.
+  const int rc = uv_queue_work(loop, &request->work, work_nothing, on_deferred);
+  if (rc < 0) complete(request, rc);  // only on a stopped loop; nothing better to do
+}
+
+}  // namespace raftkv::storage::fs

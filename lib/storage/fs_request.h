@@ -1,0 +1,41 @@
+// One-shot asynchronous file operations on the libuv threadpool, each with
+// one owner and one completion path (field notes 2.3, libuv discipline).
+//
+// Every call takes a `Token`: a weak reference to the owner's liveness. If
+// the owner is gone when the operation completes, the callback is skipped
+// (and a file opened meanwhile is closed), so a Wal destroyed with work in
+// flight never sees a callback into freed memory. Buffers being written are
+// owned by the request itself for the same reason.
+//
+// Results: >= 0 on success (an fd for open, 0 otherwise), or a negative
+// errno (libuv's UV_E* values are -errno on Unix).
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace raftkv::storage::fs {
+
+using Token = std::weak_ptr<void>;
+using Callback = std::function<void(std::int64_t result)>;
+
+void open(uv_loop_t* loop, Token token, const std::string& path, int flags, int mode,
+          Callback done);
+// Writes all of `data` at `offset`, resubmitting after short writes.
+void write_all(uv_loop_t* loop, Token token, uv_file fd, std::string data, std::int64_t offset,
+               Callback done);
+void fdatasync(uv_loop_t* loop, Token token, uv_file fd, Callback done);
+void fsync(uv_loop_t* loop, Token token, uv_file fd, Callback done);
+void close(uv_loop_t* loop, Token token, uv_file fd, Callback done);
+void rename(uv_loop_t* loop, Token token, const std::string& from, const std::string& to,
+            Callback done);
+void unlink(uv_loop_t* loop, Token token, const std::string& path, Callback done);
+
+// Runs `done(result)` on the loop in a later iteration (never re-entrantly).
+void defer(uv_loop_t* loop, Token token, std::int64_t result, Callback done);
+
+}  // namespace raftkv::storage::fs

@@ -1,0 +1,386 @@
+// The asynchronous writer of the write-ahead log.
+//
+// Happy path
+//   write() folds its hard state and entries into `pending_` (batch.h) and,
+//   if nothing is in flight, starts a flush at once. A flush turns the
+//   pending batch into a plan (the newest hard state; segments to delete;
+//   chunks of records per segment file) and runs it as a chain of libuv
+//   threadpool steps, strictly one after another:
+//     1. hard state: open hardstate.tmp, write, fdatasync, close, rename over
+//        hardstate, fsync the directory. First, so that a durable entry is
+//        never newer than the durable term.
+//     2. truncation below the active segment: close it, unlink every segment
+//        whose first index is >= the new first index, fsync the directory.
+//     3. per chunk: [close the old active segment, open a new segment file
+//        (O_EXCL)], pwrite the bytes, fdatasync, [fsync the directory].
+//   Then every callback of the batch runs, in order, with its status.
+//   Writes arriving meanwhile wait in `pending_`; when the batch completes
+//   they all go out as the next batch: one write + one fdatasync for any
+//   number of write() calls (group commit). Only one batch is ever in
+//   flight, so requests on one file are never reordered by the threadpool
+//   (field notes 3.2).
+//
+// Failure modes
+//   - A step fails (ENOSPC, EIO, ...): the Wal enters the failed state. The
+//     in-flight batch and every pending write fail with that error, and so
+//     does every later write, at once (in a later loop iteration). Nothing
+//     is retried: after a failed fdatasync the page cache may have dropped
+//     the dirty pages, so a retry could "succeed" without the data
+//     (fsyncgate). Durable data is never touched again; a partial record at
+//     the tail is cut off by recovery at the next open as a torn tail.
+//     Seam: a later recover_after_failure() can close the files, re-run
+//     recover_dir() and resume with a fresh layout once space returns.
+//   - The process dies mid-batch: recovery sees a torn tail (repaired), an
+//     empty new segment (removed) or a leftover hardstate.tmp (removed);
+//     unlinks of obsolete segments are made durable before any record that
+//     relies on them being gone is written.
+//   - The Wal is destroyed with work in flight: callbacks are skipped (their
+//     token expired); file descriptors in use by the threadpool are leaked
+//     rather than closed under its feet.
+#include "storage/wal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "storage/file_util.h"
+#include "storage/hard_state_file.h"
+#include "storage/segment.h"
+#include "util/log.h"
+
+namespace raftkv::storage {
+namespace {
+
+// Opens and locks the directory: two daemons on one data dir would
+// interleave appends and destroy the log.
+int lock_dir(const std::string& dir, std::string* error) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = dir + ": cannot open data directory: " + errno_text(errno);
+    return -1;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *error = dir + ": data directory is locked by another process: " + errno_text(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string describe(int status) {
+  return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")";
+}
+
+}  // namespace
+
+std::unique_ptr<Wal> Wal::open(uv_loop_t* loop, const std::string& dir, WalOptions options,
+                               RecoveredState* recovered, std::string* error) {
+  if (const int rc = make_dirs(dir); rc != 0) {
+    *error = dir + ": cannot create data directory: " + errno_text(rc);
+    return nullptr;
+  }
+  const int dir_fd = lock_dir(dir, error);
+  if (dir_fd < 0) return nullptr;
+  LogLayout layout;
+  if (!recover_dir(dir, recovered, &layout, error)) {
+    ::close(dir_fd);
+    return nullptr;
+  }
+  int active_fd = -1;
+  if (!layout.segment_firsts.empty()) {
+    const std::string path = join_path(dir, segment_file_name(layout.segment_firsts.back()));
+    active_fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (active_fd < 0) {
+      *error = path + ": cannot open for writing: " + errno_text(errno);
+      ::close(dir_fd);
+      return nullptr;
+    }
+  }
+  RKV_INFO("storage", "%s: recovered term %llu, vote %llu, %zu entries", dir.c_str(),
+           static_cast<unsigned long long>(recovered->hard_state.term()),
+           static_cast<unsigned long long>(recovered->hard_state.vote()),
+           recovered->entries.size());
+  return std::unique_ptr<Wal>(new Wal(loop, dir, options, dir_fd, active_fd, layout));
+}
+
+Wal::Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int active_fd,
+         const LogLayout& layout)
+    : loop_(loop),
+      dir_(std::move(dir)),
+      options_(options),
+      dir_fd_(dir_fd),
+      active_fd_(active_fd),
+      segment_firsts_(layout.segment_firsts),
+      active_bytes_(layout.last_segment_bytes),
+      pending_(layout.last_index) {}
+
+Wal::~Wal() {
+  if (in_flight_ || !closing_fds_.empty()) {
+    RKV_ERROR("storage", "%s: log destroyed with I/O in flight", dir_.c_str());
+    return;
+  }
+  for (int fd : {tmp_fd_, active_fd_, dir_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+std::string Wal::segment_path(std::uint64_t first_index) const {
+  return join_path(dir_, segment_file_name(first_index));
+}
+
+void Wal::write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries,
+                Done done) {
+  if (failed_) return reject(std::move(done), failure_status_);
+  if (closing_) {
+    // Keep submission order: behind the writes still draining, if any.
+    if (!in_flight_) return reject(std::move(done), UV_ECANCELED);
+    pending_dones_.emplace_back(std::move(done), UV_ECANCELED);
+    return;
+  }
+  const int status = pending_.add(std::move(hard_state), std::move(entries));
+  pending_dones_.emplace_back(std::move(done), status);
+  if (!in_flight_) start_flush();
+}
+
+void Wal::reject(Done done, int status) {
+  ++metrics_.failed_writes;
+  rejected_.emplace_back(std::move(done), status);
+  if (rejecting_) return;
+  rejecting_ = true;
+  // One deferral at a time keeps the rejected callbacks in order.
+  fs::defer(loop_, alive_, 0, [this](std::int64_t) {
+    rejecting_ = false;
+    std::vector<Queued> batch = std::move(rejected_);
+    rejected_.clear();
+    for (auto& [callback, code] : batch) {
+      if (callback) callback(code);
+    }
+  });
+}
+
+void Wal::start_flush() {
+  in_flight_ = true;
+  flight_dones_ = std::move(pending_dones_);
+  pending_dones_.clear();
+  PendingBatch batch = std::move(pending_);
+  pending_ = PendingBatch(batch.last_index());
+  plan_ = plan_batch(batch, segment_firsts_, active_bytes_, options_.segment_bytes);
+  steps_.clear();
+  if (plan_.hard_state) add_hard_state_steps(*plan_.hard_state);
+  if (!plan_.delete_segments.empty()) add_delete_steps();
+  for (SegmentChunk& chunk : plan_.chunks) add_chunk_steps(chunk);
+  if (steps_.empty()) {
+    // Nothing to write (invalid or empty writes): still answer asynchronously.
+    steps_.push_back([this](fs::Callback next) {
+      step_what_ = dir_;
+      fs::defer(loop_, alive_, 0, std::move(next));
+    });
+  }
+  run_next_step();
+}
+
+void Wal::add_hard_state_steps(const pb::HardState& state) {
+  const std::string tmp = join_path(dir_, kHardStateTmpName);
+  const std::string path = join_path(dir_, kHardStateName);
+  steps_.push_back([this, tmp](fs::Callback next) {
+    step_what_ = tmp + ": open";
+    fs::open(loop_, alive_, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644,
+             [this, next](std::int64_t fd) {
+               if (fd >= 0) tmp_fd_ = static_cast<int>(fd);
+               next(fd < 0 ? fd : 0);
+             });
+  });
+  steps_.push_back([this, tmp, bytes = encode_hard_state(state)](fs::Callback next) {
+    step_what_ = tmp + ": write";
+    metrics_.bytes_written += bytes.size();
+    fs::write_all(loop_, alive_, tmp_fd_, bytes, 0, std::move(next));
+  });
+  add_sync(&tmp_fd_, tmp, false);
+  add_close(&tmp_fd_, tmp);
+  steps_.push_back([this, tmp, path](fs::Callback next) {
+    step_what_ = tmp + ": rename";
+    fs::rename(loop_, alive_, tmp, path, [this, next](std::int64_t result) {
+      if (result >= 0) ++metrics_.hard_state_writes;
+      next(result);
+    });
+  });
+  add_sync(&dir_fd_, dir_, true);
+}
+
+void Wal::add_delete_steps() {
+  add_close(&active_fd_, segment_path(segment_firsts_.back()));
+  for (std::uint64_t first : plan_.delete_segments) {
+    steps_.push_back([this, first](fs::Callback next) {
+      const std::string path = segment_path(first);
+      step_what_ = path + ": unlink";
+      RKV_INFO("storage", "%s: removing segment made obsolete by a truncation", path.c_str());
+      fs::unlink(loop_, alive_, path, [this, first, next](std::int64_t result) {
+        if (result >= 0) {
+          std::erase(segment_firsts_, first);
+          ++metrics_.segments_deleted;
+        }
+        next(result);
+      });
+    });
+  }
+  add_sync(&dir_fd_, dir_, true);
+}
+
+void Wal::add_chunk_steps(SegmentChunk& chunk) {
+  if (!chunk.new_segment) {
+    add_segment_write(std::move(chunk.bytes), chunk.offset);
+    add_sync(&active_fd_, segment_path(chunk.first_index), false);
+    return;
+  }
+  const std::uint64_t first = chunk.first_index;
+  if (!segment_firsts_.empty() || active_fd_ >= 0) add_close(&active_fd_, "active segment");
+  steps_.push_back([this, first](fs::Callback next) {
+    const std::string path = segment_path(first);
+    step_what_ = path + ": create";
+    // O_EXCL: an existing file of that name would be a bug; never clobber.
+    fs::open(loop_, alive_, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644,
+             [this, first, next](std::int64_t fd) {
+               if (fd >= 0) {
+                 active_fd_ = static_cast<int>(fd);
+                 active_bytes_ = 0;
+                 segment_firsts_.push_back(first);
+                 ++metrics_.segments_created;
+               }
+               next(fd < 0 ? fd : 0);
+             });
+  });
+  add_segment_write(std::move(chunk.bytes), 0);
+  add_sync(&active_fd_, segment_path(first), false);
+  add_sync(&dir_fd_, dir_, true);
+}
+
+void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
+  steps_.push_back([this, offset, bytes = std::move(bytes)](fs::Callback next) mutable {
+    step_what_ = segment_path(segment_firsts_.back()) + ": write";
+    const std::size_t size = bytes.size();
+    auto after = [this, size, next](std::int64_t result) {
+      if (result >= 0) {
+        active_bytes_ += size;
+        metrics_.bytes_written += size;
+      }
+      next(result);
+    };
+    const auto at = static_cast<std::int64_t>(offset);
+    if (const int err = std::exchange(faults_.fail_next_write, 0); err != 0) {
+      bytes.resize(size / 2);
+      fs::write_all(loop_, alive_, active_fd_, std::move(bytes), at,
+                    [this, err, next](std::int64_t) { fs::defer(loop_, alive_, -err, next); });
+      return;
+    }
+    fs::write_all(loop_, alive_, active_fd_, std::move(bytes), at, std::move(after));
+  });
+}
+
+void Wal::add_sync(const int* fd, const std::string& what, bool directory) {
+  steps_.push_back([this, fd, what, directory](fs::Callback next) {
+    step_what_ = what + (directory ? ": fsync" : ": fdatasync");
+    if (directory) {
+      ++metrics_.dir_fsyncs;
+      return fs::fsync(loop_, alive_, *fd, std::move(next));
+    }
+    if (fd == &active_fd_) {
+      if (const int err = std::exchange(faults_.fail_next_sync, 0); err != 0) {
+        return fs::defer(loop_, alive_, -err, std::move(next));
+      }
+    }
+    const std::uint64_t start = uv_hrtime();
+    fs::fdatasync(loop_, alive_, *fd, [this, start, next](std::int64_t result) {
+      ++metrics_.fsyncs;
+      metrics_.fsync_latency.observe(uv_hrtime() - start);
+      next(result);
+    });
+  });
+}
+
+void Wal::add_close(int* fd, const std::string& what) {
+  steps_.push_back([this, fd, what](fs::Callback next) {
+    step_what_ = what + ": close";
+    const int old = std::exchange(*fd, -1);
+    if (old < 0) return fs::defer(loop_, alive_, 0, std::move(next));
+    fs::close(loop_, alive_, old, std::move(next));
+  });
+}
+
+void Wal::run_next_step() {
+  if (steps_.empty()) return finish_batch();
+  Step step = std::move(steps_.front());
+  steps_.pop_front();
+  step([this](std::int64_t result) {
+    if (result < 0) return fail(static_cast<int>(result));
+    run_next_step();
+  });
+}
+
+void Wal::finish_batch() {
+  in_flight_ = false;
+  ++metrics_.batches;
+  metrics_.entries_written += plan_.entries;
+  metrics_.max_entries_per_fsync = std::max(metrics_.max_entries_per_fsync, plan_.entries);
+  std::vector<Queued> dones = std::move(flight_dones_);
+  flight_dones_.clear();
+  // Start the next batch before running callbacks: writes they submit then
+  // simply queue behind it.
+  if (!pending_dones_.empty()) {
+    start_flush();
+  } else if (closing_) {
+    start_close();
+  }
+  for (auto& [done, status] : dones) {
+    if (status == 0)
+      ++metrics_.writes;
+    else
+      ++metrics_.failed_writes;
+    if (done) done(status);
+  }
+}
+
+void Wal::fail(int status) {
+  failed_ = true;
+  failure_status_ = status;
+  failure_ = step_what_ + ": " + describe(status);
+  RKV_ERROR("storage", "%s; the log refuses all further writes", failure_.c_str());
+  in_flight_ = false;
+  steps_.clear();
+  std::vector<Queued> dones = std::move(flight_dones_);
+  flight_dones_.clear();
+  for (Queued& queued : pending_dones_) dones.push_back(std::move(queued));
+  pending_dones_.clear();
+  if (closing_) start_close();
+  for (auto& queued : dones) {
+    ++metrics_.failed_writes;
+    if (queued.first) queued.first(status);
+  }
+}
+
+void Wal::close(std::function<void()> done) {
+  closing_ = true;
+  close_done_ = std::move(done);
+  if (!in_flight_) start_close();
+}
+
+void Wal::start_close() {
+  for (int* fd : {&tmp_fd_, &active_fd_, &dir_fd_}) {
+    if (*fd >= 0) closing_fds_.push_back(std::exchange(*fd, -1));
+  }
+  close_next_fd();
+}
+
+void Wal::close_next_fd() {
+  if (closing_fds_.empty()) {
+    if (auto done = std::move(close_done_)) done();
+    return;
+  }
+  const int fd = closing_fds_.back();
+  closing_fds_.pop_back();
+  fs::close(loop_, alive_, fd, [this](std::int64_t) { close_next_fd(); });
+}
+
+}  // namespace raftkv::storage

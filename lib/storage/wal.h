@@ -1,0 +1,160 @@
+// The write-ahead log of one member: segments of entries plus the
+// `hardstate` file, written asynchronously with group commit on the libuv
+// loop, and recovered synchronously at open. Format: docs/disk-format.md.
+//
+// Usage (the daemon's driver, see core/ready.h):
+//
+//   RecoveredState recovered;
+//   std::string error;
+//   auto wal = Wal::open(loop, dir, {}, &recovered, &error);
+//   if (!wal) { fprintf(stderr, "%s\n", error.c_str()); exit(1); }
+//   ...
+//   wal->write(ready.hard_state, std::move(ready.entries), [&](int status) {
+//     if (status != 0) { /* the disk failed: step down, stop acknowledging */ }
+//     else { /* send messages_after_persist, core.on_persisted(...) */ }
+//   });
+//   ...
+//   wal->close([&] { /* files closed; destroy the Wal */ });
+//
+// Threading: every method must be called on the loop's thread; callbacks
+// run on the loop. Lifetime: call close() and wait for its callback before
+// destroying the Wal; destroying it earlier is safe (no callback runs into
+// freed memory) but leaks its file descriptors if work was in flight.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "raft.pb.h"
+#include "storage/batch.h"
+#include "storage/fs_request.h"
+#include "storage/metrics.h"
+#include "storage/recovery.h"
+
+namespace raftkv::storage {
+
+struct WalOptions {
+  // A segment is closed and a new one started once the next record would
+  // take it past this size (a segment always holds at least one record).
+  std::uint64_t segment_bytes = 64ull << 20;
+};
+
+// Test-only fault injection (positive errno values; 0 = off). Each fires
+// once, on the next segment write or segment fdatasync.
+struct WalFaults {
+  // Writes the first half of the next segment write for real, then reports
+  // this error: a realistic partial write that recovery must treat as torn.
+  int fail_next_write = 0;
+  // Reports this error instead of running the next segment fdatasync.
+  int fail_next_sync = 0;
+};
+
+class Wal {
+ public:
+  // 0 on success, or a negative errno (UV_ENOSPC, UV_EIO, ...). Also
+  // -EINVAL for a write whose entries are not consecutive or start after
+  // last_index() + 1, and -ECANCELED for a write submitted after close().
+  using Done = std::function<void(int status)>;
+
+  // Opens `dir` (created if missing), takes an exclusive flock on it, and
+  // recovers it synchronously (blocking I/O: call before running the loop).
+  // Fills `recovered` (hard state; entries contiguous from index 1). On
+  // unrecoverable corruption or an I/O error returns nullptr and sets
+  // `error` to one line naming the file (and byte offset for corruption:
+  // "FILE: corrupt record at offset N (why)").
+  static std::unique_ptr<Wal> open(uv_loop_t* loop, const std::string& dir, WalOptions options,
+                                   RecoveredState* recovered, std::string* error);
+
+  ~Wal();
+  Wal(const Wal&) = delete;
+  Wal& operator=(const Wal&) = delete;
+
+  // Queues a durable write of `hard_state` (if set) and `entries`. Entries
+  // may start at or below last_index(): the log is then truncated to
+  // entries.front().index() - 1 first. `done` runs on the loop once this
+  // write and every earlier one are durable (hard state first, then
+  // entries), in submission order; never from inside write() itself.
+  // After a failure every write fails with the failure's error.
+  void write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries, Done done);
+
+  // Finishes queued and in-flight writes, closes the files (releasing the
+  // lock), then runs `done` on the loop. Call once.
+  void close(std::function<void()> done);
+
+  const WalMetrics& metrics() const { return metrics_; }
+  // True once a write or sync failed; the Wal then refuses all writes
+  // (never acknowledge after a failed fsync: the fsyncgate lesson).
+  bool failed() const { return failed_; }
+  // Why, e.g. "DIR/00000000000000000001.wal: write: no space left on device (ENOSPC)".
+  const std::string& failure() const { return failure_; }
+  // The log's last index including queued writes.
+  std::uint64_t last_index() const { return pending_.last_index(); }
+  const std::string& dir() const { return dir_; }
+
+  WalFaults& faults_for_testing() { return faults_; }
+
+ private:
+  // One asynchronous step of a batch; calls `next` with >= 0 or -errno.
+  using Step = std::function<void(fs::Callback next)>;
+  using Queued = std::pair<Done, int>;  // callback and its own status
+
+  Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int active_fd,
+      const LogLayout& layout);
+
+  void start_flush();
+  void add_hard_state_steps(const pb::HardState& state);
+  void add_delete_steps();
+  void add_chunk_steps(SegmentChunk& chunk);
+  void add_segment_write(std::string bytes, std::uint64_t offset);
+  void add_sync(const int* fd, const std::string& what, bool directory);
+  void add_close(int* fd, const std::string& what);
+  void run_next_step();
+  void finish_batch();
+  void fail(int status);
+  void reject(Done done, int status);
+  void start_close();
+  void close_next_fd();
+  std::string segment_path(std::uint64_t first_index) const;
+
+  uv_loop_t* loop_;
+  std::string dir_;
+  WalOptions options_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // tokens for fs requests
+  WalFaults faults_;
+  WalMetrics metrics_;
+
+  int dir_fd_;     // flock'ed; fsync'd after creates, renames and unlinks
+  int active_fd_;  // the last segment, open for writing (-1 if none)
+  int tmp_fd_ = -1;
+  std::vector<std::uint64_t> segment_firsts_;
+  std::uint64_t active_bytes_;
+
+  PendingBatch pending_;  // writes queued while a batch is in flight
+  std::vector<Queued> pending_dones_;
+  bool in_flight_ = false;
+  std::vector<Queued> flight_dones_;
+  BatchPlan plan_;
+  std::deque<Step> steps_;
+  std::string step_what_;  // "FILE: operation" of the running step
+
+  bool failed_ = false;
+  int failure_status_ = 0;
+  std::string failure_;
+
+  std::vector<Queued> rejected_;  // failed at once, reported in a later iteration
+  bool rejecting_ = false;
+
+  bool closing_ = false;
+  std::function<void()> close_done_;
+  std::vector<int> closing_fds_;
+};
+
+}  // namespace raftkv::storage
