@@ -151,10 +151,6 @@ void Core::State::handle_append_response(const pb::Message& m) {
     maybe_send_timeout_now();
   } else if (pr.mode == Progress::Mode::kProbe) {
     pr.probe_sent = false;  // e.g. a heartbeat answer: probe again
-  } else if (r.last_log_index() < pr.next - 1) {
-    // An answer that brings nothing new (a heartbeat's) from a follower
-    // lacking entries we streamed: they were lost. Resend from match.
-    pr.become_probe(pr.match + 1);
   }
 }
 

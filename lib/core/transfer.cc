@@ -16,7 +16,14 @@ TransferResult Core::State::transfer_leadership(NodeId target) {
     transfer_elapsed = 0;
     timeout_now_sent = false;
   }
-  need_flush = true;  // catch the target up
+  // Catch the target up. Streamed messages may have been lost (only the
+  // stall timer would notice, after an election timeout, as long as the
+  // transfer lasts): resend from its match.
+  auto& pr = progress.at(target);
+  if (pr.match < log.last_index() && pr.mode == Progress::Mode::kReplicate) {
+    pr.become_probe(pr.match + 1);
+  }
+  need_flush = true;
   maybe_send_timeout_now();
   return TransferResult::kStarted;
 }
