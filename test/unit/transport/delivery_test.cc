@@ -110,5 +110,21 @@ TEST_CASE("a sender reconnects when the receiver restarts on the same port", "[t
   REQUIRE(loop.close() == 0);
 }
 
+TEST_CASE("redials a dead peer with exponential backoff, capped", "[transport]") {
+  Loop loop;
+  TransportOptions options;  // 10 ms doubling to 200 ms
+  Node a(loop, 1, {{2, loopback(free_port())}}, 0, options);
+  REQUIRE(a.transport->send(heartbeat(2, 1)));
+  loop.run_for(2000);
+  // 10+20+40+80+160 ms, then every 200 ms: about 13 attempts in 2 s.
+  // Without backoff there would be hundreds; without the cap, 7.
+  const std::uint64_t reconnects = a.transport->peer_metrics(2).reconnects;
+  INFO("reconnects in 2 s: " << reconnects);
+  CHECK(reconnects >= 9);
+  CHECK(reconnects <= 16);
+  REQUIRE(a.close(loop));
+  REQUIRE(loop.close() == 0);
+}
+
 }  // namespace
 }  // namespace raftkv::transport::test

@@ -90,5 +90,23 @@ TEST_CASE("a raw client speaking the protocol is served", "[transport]") {
   REQUIRE(loop.close() == 0);
 }
 
+TEST_CASE("a newer connection from a peer replaces the older one", "[transport]") {
+  Loop loop;
+  const std::uint16_t port_b = free_port();
+  Node b(loop, 2, {{3, loopback(free_port())}}, port_b);
+  RawClient older(loop, port_b, frame_of(make_handshake(3, 2)));
+  REQUIRE(loop.run_until([&] { return older.connected(); }));
+  loop.run_for(20);
+  CHECK_FALSE(older.closed_by_server());
+  RawClient newer(loop, port_b, frame_of(make_handshake(3, 2)));
+  REQUIRE(loop.run_until([&] { return older.closed_by_server(); }));
+  CHECK_FALSE(newer.closed_by_server());
+  CHECK(b.transport->rejected_connections() == 0);  // not a protocol violation
+  older.close_and_wait(loop);
+  newer.close_and_wait(loop);
+  REQUIRE(b.close(loop));
+  REQUIRE(loop.close() == 0);
+}
+
 }  // namespace
 }  // namespace raftkv::transport::test
