@@ -97,12 +97,14 @@ void Connection::handle_eof() {
   }
 }
 
-// Parses buffered input until it runs out or a request goes to the handler.
-// Re-entered from a handler that answers synchronously: the outer call then
-// simply carries on with the next pipelined request.
+// Parses buffered input until it runs out or a request goes to the handler
+// and is not answered at once. A handler answering synchronously does not
+// recurse: respond() sees driving_ and this loop goes on with the next
+// pipelined request.
 void Connection::drive() {
   if (driving_) return;
   driving_ = true;
+  resume_pending_ = false;
   while (state_ == State::kReading && buffered() > 0) {
     const auto result = parser_.feed(std::string_view(input_).substr(input_pos_));
     input_pos_ += result.consumed;
@@ -217,7 +219,12 @@ void Connection::respond(std::uint64_t request_id, Response response) {
     return;
   }
   state_ = State::kReading;
-  drive();
+  if (driving_) return;  // answered inside dispatch(): drive() carries on
+  // Answered later, from the application's own code (say, while Raft applies
+  // a batch): resume from a fresh loop callback, so that send() never runs
+  // the handler re-entrantly for the next pipelined request.
+  resume_pending_ = true;
+  uv_timer_start(&timer_, &Connection::on_timer, 0, 0);
 }
 
 void Connection::abandon(std::uint64_t request_id) {
@@ -301,6 +308,10 @@ void Connection::on_timer(uv_timer_t* timer) {
 void Connection::handle_timer() {
   if (state_ != State::kReading) {
     close_now();  // a grace period ran out
+    return;
+  }
+  if (resume_pending_) {
+    drive();
     return;
   }
   switch (parser_.phase()) {

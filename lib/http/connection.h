@@ -4,10 +4,11 @@
 // request pauses the parser and goes to the handler (state kAwaiting); the
 // parser's unconsumed bytes stay in input_. When the Responder answers, the
 // response is queued with one uv_write (head and body as two buffers, the
-// body not copied) and parsing resumes where it stopped, so pipelined
-// requests are answered in order. While a request is with the handler the
-// socket is still read (to notice resets) until max_pipelined_bytes are
-// buffered; then reading stops (TCP backpressure).
+// body not copied) and parsing resumes where it stopped (at once if the
+// handler answered synchronously, else from a zero timer, never inside the
+// caller's send()), so pipelined requests are answered in order. While a request is with the
+// handler the socket is still read (to notice resets) until max_pipelined_bytes are buffered; then
+// reading stops (TCP backpressure).
 //
 // Failure modes: a protocol error or limit answers 4xx with
 // "Connection: close" and closes gracefully: uv_shutdown once the response
@@ -100,6 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool peer_eof_ = false;
   bool shutdown_done_ = false;    // our FIN is out (all responses flushed)
   bool driving_ = false;          // inside drive(): a synchronous answer must not recurse
+  bool resume_pending_ = false;   // answered later: drive() from the next timer callback
   std::uint64_t request_id_ = 0;  // of the request in hand (kAwaiting)
   bool keep_alive_ = true;
   bool http10_keep_alive_ = false;     // answer with an explicit "Connection: keep-alive"

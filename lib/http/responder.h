@@ -25,7 +25,10 @@ class Responder {
   Responder() = default;  // detached: send() does nothing
 
   // Queues the response on the connection; at most once per request (later
-  // calls do nothing). Must run on the loop thread.
+  // calls do nothing). Must run on the loop thread. Never calls the handler
+  // re-entrantly: the connection's next pipelined request is dispatched
+  // from a later loop callback. (send() is const so that lambdas can call
+  // it on a captured copy.)
   void send(Response response) const;
 
   // Whether the request still awaits its answer on an open connection. A

@@ -317,3 +317,31 @@ TEST_CASE("reading pauses once max_pipelined_bytes wait behind a pending request
   }
   CHECK(server.metrics().bytes_read == wire.size());
 }
+
+TEST_CASE("Responder::send from outside the handler never re-enters the handler") {
+  auto held = std::make_shared<Held>();
+  auto sending = std::make_shared<bool>(false);
+  auto reentered = std::make_shared<bool>(false);
+  TestServer server(Limits{}, [=](uv_loop_t* loop) -> Handler {
+    Handler inner = test_handler(loop, held);
+    return [=](Request&& request, Responder responder) {
+      if (*sending) *reentered = true;
+      inner(std::move(request), std::move(responder));
+    };
+  });
+  Client client(server.port());
+  client.send(get("/hold") + get("/next"));
+  REQUIRE(server.wait_for([](const ServerMetrics& m) { return m.requests == 1; }));
+  server.on_loop([&] {
+    *sending = true;  // e.g. Raft answering a batch of requests
+    held->responders.at(0).send(Response{});
+    *sending = false;
+  });
+  REQUIRE(client.read_response());
+  const auto next = client.read_response();
+  REQUIRE(next);
+  CHECK(next->body == "GET /next\n");
+  bool was_reentered = true;
+  server.on_loop([&] { was_reentered = *reentered; });
+  CHECK_FALSE(was_reentered);
+}
