@@ -58,6 +58,7 @@ AppResult run_app(const Options& options, uv_loop_t* loop, std::ostream& out, st
       result.exit_code = 1;
       return result;
     }
+    if (!run.note.empty()) err << "raftkv-bench: " << run.note << "\n";
     result.runs.push_back(run.summary);
     if (options.sweep.empty() || options.json) print_summary(options, run.summary, out);
   }

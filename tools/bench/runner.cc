@@ -63,6 +63,7 @@ class Runner final : public ConnectionListener {
   void check_startup(std::uint64_t now);
   void check_timeouts_and_reconnect(std::uint64_t now);
   void check_phase_end(std::uint64_t now);
+  void check_stranded(std::uint64_t now);
   void print_progress(std::uint64_t now);
   void rate_tick();
   void begin_phases();
@@ -97,11 +98,13 @@ class Runner final : public ConnectionListener {
   bool finished_ = false;
   bool closing_all_ = false;  // run over: on_closed counts down open_handles_
   std::string failure_;
+  std::string note_;  // why a run ended early, if it did
   std::string last_connect_error_;
   std::uint64_t started_ns_ = 0;  // construction: connect deadline origin
   std::uint64_t phase_start_ns_ = 0;
   std::uint64_t run_start_ns_ = 0;  // first phase after connecting: progress origin
   std::uint64_t measure_end_ns_ = 0;
+  std::uint64_t last_open_ns_ = 0;  // last tick with a connection open
   std::uint64_t prefill_issued_ = 0, prefill_done_ = 0;
   std::uint64_t measure_issued_ = 0, measure_counted_ = 0;
   // Fixed-rate schedule: request k is due at rate_origin + k / rate.
@@ -160,6 +163,7 @@ RunResult Runner::run() {
   RunResult result;
   result.ok = failure_.empty();
   result.failure = failure_;
+  result.note = note_;
   Summary& summary = result.summary;
   summary.stats = stats_;
   summary.duration_s = phase_start_ns_ == 0 || !result.ok
@@ -189,6 +193,8 @@ void Runner::tick() {
   if (phase_ == Phase::kConnecting) check_startup(now);
   if (finished_) return;
   check_timeouts_and_reconnect(now);
+  check_stranded(now);
+  if (finished_) return;
   check_phase_end(now);
   if (!finished_ && phase_ != Phase::kConnecting) print_progress(now);
 }
@@ -244,6 +250,25 @@ void Runner::check_phase_end(std::uint64_t now) {
     finish(now);
 }
 
+// A run that counts requests (prefill, --requests) only ends when answers
+// come; if every connection has been down for the connect deadline it stops
+// instead of waiting forever for a cluster that is gone.
+void Runner::check_stranded(std::uint64_t now) {
+  if (connected_count() > 0) {
+    last_open_ns_ = now;
+    return;
+  }
+  if (now - last_open_ns_ < config_.connect_deadline_ms * kNsPerMs) return;
+  const std::string why = "no connection for " + std::to_string(config_.connect_deadline_ms) +
+                          " ms (" + last_connect_error_ + ")";
+  if (phase_ == Phase::kPrefill) {
+    abort_run("prefill stopped: " + why);
+  } else if (phase_ == Phase::kMeasure && config_.requests > 0) {
+    note_ = "stopped early: " + why;
+    finish(now);
+  }
+}
+
 void Runner::print_progress(std::uint64_t now) {
   if (now - last_progress_ns_ < 1'000 * kNsPerMs) return;
   const double interval_s = static_cast<double>(now - last_progress_ns_) / 1e9;
@@ -259,7 +284,7 @@ void Runner::print_progress(std::uint64_t now) {
 
 void Runner::begin_phases() {
   const std::uint64_t now = uv_hrtime();
-  run_start_ns_ = last_progress_ns_ = now;
+  run_start_ns_ = last_progress_ns_ = last_open_ns_ = now;
   if (config_.prefill && config_.workload.keys > 0)
     enter_phase(Phase::kPrefill, now);
   else

@@ -45,6 +45,7 @@ struct RunConfig {
 struct RunResult {
   bool ok = false;
   std::string failure;  // why the run could not start, when !ok
+  std::string note;     // why a run that did start ended early, if it did
   Summary summary;
 };
 
