@@ -109,7 +109,7 @@ void HttpApi::route(Call call, const http::Request& request) {
   }
   call.endpoint = path.substr(1);
   if (method != route->method) {
-    reply_error(call, 405, "method not allowed");
+    reply_method_not_allowed(call, route->method);
     return;
   }
   if (path == "/set")
@@ -151,7 +151,7 @@ void HttpApi::kv_request(Call call, const http::Request& request, std::string ke
     remove(std::move(call), std::move(key));
   } else {
     call.endpoint = "kv_other";
-    reply_error(call, 405, "method not allowed");
+    reply_method_not_allowed(call, "GET, PUT, DELETE");
   }
 }
 
@@ -281,7 +281,14 @@ void HttpApi::reply_for(Call& call, const RequestResult& result) {
   reply_error(call, code, message);
 }
 
-void HttpApi::reply_error(Call& call, int status, std::string_view message) {
+void HttpApi::reply_method_not_allowed(Call& call, const char* allowed) {
+  http::Response response = error_body(405, "method not allowed");
+  // RFC 9110 §15.5.6: a 405 must say which methods the resource supports.
+  response.headers.emplace_back("Allow", allowed);
+  reply(call, std::move(response));
+}
+
+http::Response HttpApi::error_body(int status, std::string_view message) const {
   std::string body = "{\"error\": \"" + http::json_escape(message) + "\"";
   const core::NodeId leader = node_->status().leader;
   if (leader != core::kNoNode) body += ", \"leader\": " + std::to_string(leader);
@@ -289,7 +296,11 @@ void HttpApi::reply_error(Call& call, int status, std::string_view message) {
   http::Response response;
   response.status = status;
   response.body = std::move(body);
-  reply(call, std::move(response));
+  return response;
+}
+
+void HttpApi::reply_error(Call& call, int status, std::string_view message) {
+  reply(call, error_body(status, message));
 }
 
 void HttpApi::reply(Call& call, http::Response response) {

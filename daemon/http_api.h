@@ -58,6 +58,9 @@ class HttpApi {
   void finish_write(Call call, const RequestResult& result);
   void reply(Call& call, http::Response response);
   void reply_error(Call& call, int status, std::string_view message);
+  void reply_method_not_allowed(Call& call, const char* allowed);
+  // {"error": message[, "leader": id]} with `status`.
+  http::Response error_body(int status, std::string_view message) const;
   void reply_for(Call& call, const RequestResult& result);
 
   uv_loop_t* loop_;
