@@ -281,7 +281,8 @@ class Response:
 
 
 def http_request(port: int, method: str, path: str, body: Optional[bytes] = None,
-                 timeout: float = 5.0, headers: Optional[dict] = None) -> Response:
+                 timeout: float = 5.0, headers: Optional[dict] = None,
+                 host: str = "127.0.0.1") -> Response:
     """One request on a fresh connection with Connection: close. Raises
     OSError / http.client.HTTPException on connection problems."""
     h = {"Connection": "close"}
@@ -290,7 +291,7 @@ def http_request(port: int, method: str, path: str, body: Optional[bytes] = None
     if isinstance(body, str):
         body = body.encode()
     t0 = time.monotonic()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         try:
             conn.request(method, path, body=body, headers=h)
@@ -362,6 +363,10 @@ class Member:
     paused: bool = False
     starts: int = 0
     extra_args: list = field(default_factory=list)
+    # Where the member listens (its raft and HTTP addresses) and, if set, the
+    # network namespace it runs in (started through `ip netns exec NETNS`).
+    host: str = "127.0.0.1"
+    netns: Optional[str] = None
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -373,8 +378,17 @@ class Cluster:
 
     def __init__(self, n: int = 3, extra_args: Optional[list[str]] = None, name: str = "cluster",
                  fast: bool = True, http_in_spec: bool = True, spec_host: str = "127.0.0.1",
-                 start: bool = True, keep: Optional[bool] = None):
+                 start: bool = True, keep: Optional[bool] = None,
+                 hosts: Optional[list[str]] = None, netns: Optional[list[Optional[str]]] = None,
+                 fixed_ports: Optional[tuple[int, int]] = None):
+        """hosts/netns (optional, one per member): the address each member
+        listens on and the network namespace it runs in; fixed_ports =
+        (raft, http) gives every member the same ports (for members on
+        distinct addresses) instead of free loopback ports."""
         self.n = n
+        self.hosts = list(hosts) if hosts else None
+        self.netns = list(netns) if netns else None
+        self.fixed_ports = fixed_ports
         self.name = name
         self.args = (FAST_FLAGS if fast else []) + list(extra_args or [])
         self.http_in_spec = http_in_spec
@@ -395,7 +409,10 @@ class Cluster:
 
     # ---- configuration -------------------------------------------------
     def _assign_ports(self) -> None:
-        ports = free_ports(2 * self.n)
+        if self.fixed_ports:
+            ports = list(self.fixed_ports) * self.n
+        else:
+            ports = free_ports(2 * self.n)
         old = {m.id: m for m in self.members}
         self.members = []
         for i in range(self.n):
@@ -404,12 +421,17 @@ class Cluster:
             m = Member(i, ports[2 * i], ports[2 * i + 1], d, lp)
             if i in old:
                 m.starts = old[i].starts
+            if self.hosts:
+                m.host = self.hosts[i]
+            if self.netns:
+                m.netns = self.netns[i]
             self.members.append(m)
 
     def spec(self) -> str:
         h = self.spec_host
         parts = []
         for m in self.members:
+            h = m.host if self.hosts else self.spec_host
             s = f"{m.id},{h}:{m.raft_port}"
             if self.http_in_spec:
                 s += f",{h}:{m.http_port}"
@@ -420,7 +442,10 @@ class Cluster:
         m = self.members[i]
         cmd = [binary(), "--node", str(i), "--cluster", self.spec(), "--data-dir", m.data_dir]
         if not self.http_in_spec:
-            cmd += ["--http", f"127.0.0.1:{m.http_port}"]
+            cmd += ["--http", f"{m.host}:{m.http_port}"]
+        if m.netns:
+            # `ip netns exec` execs the daemon: the pid stays the daemon's.
+            cmd = ["ip", "netns", "exec", m.netns] + cmd
         return cmd + self.args + m.extra_args + list(extra or [])
 
     # ---- lifecycle ------------------------------------------------------
@@ -614,7 +639,8 @@ class Cluster:
     # ---- HTTP -----------------------------------------------------------
     def request(self, i: int, method: str, path: str, body=None, timeout: float = 5.0,
                 headers: Optional[dict] = None) -> Response:
-        return http_request(self.members[i].http_port, method, path, body, timeout, headers)
+        m = self.members[i]
+        return http_request(m.http_port, method, path, body, timeout, headers, host=m.host)
 
     def try_request(self, i: int, method: str, path: str, body=None,
                     timeout: float = 5.0) -> Optional[Response]:
