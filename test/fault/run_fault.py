@@ -85,6 +85,7 @@ class History:
         self.ops: list[lin.Op] = []
         self.counts = collections.Counter()        # (kind, status)
         self.unexpected: list[dict] = []
+        self.member_of: dict = {}                    # (client, invoke) -> member
 
     def add(self, op: lin.Op, member: Optional[int], http_status: Optional[int],
             error: Optional[str], body: Optional[str]) -> None:
@@ -93,6 +94,7 @@ class History:
                    body=None if body is None else body[:200])
         with self.lock:
             self.ops.append(op)
+            self.member_of[(op.client, op.invoke)] = member
             self.counts[(op.kind, op.status)] += 1
             self.f.write(json.dumps(rec) + "\n")
             if http_status is not None and not _expected(op.kind, http_status):
@@ -135,6 +137,7 @@ class Runner:
         self.failures: list[str] = []
         self.notes: list[str] = []
         self.violation: Optional[lin.Result] = None
+        self.witness_text = ""
         self.cleaned = False
         self.mode = "netns"
 
@@ -164,6 +167,7 @@ class Runner:
                 use_netns = False
         if not use_netns:
             self.mode = "loopback"
+            self.notes.append(f"FALLBACK: loopback cluster, process faults only ({why})")
             say(f"FALLBACK: loopback cluster with process faults only ({why}); "
                 "no partitions, no packet loss")
         else:
@@ -384,7 +388,10 @@ class Runner:
             return
         value = f"probe{self.probe_n}-v1"
         ok = False
+        deadline = now() + 8.0
         for attempt in range(20):
+            if now() > deadline:
+                break
             op = self.do_op("probe", new, "write", key, value, timeout=2.0)
             if op.status == "ok":
                 ok = True
@@ -644,8 +651,15 @@ class Runner:
         say(f"checker: {res.status} in {check_time:.2f}s")
         if res.status == "fail":
             self.violation = res
+            w = faithful_witness(self.history.ops, res.key)
+            self.witness_text = (
+                f"Key {res.key!r}: the shortest failing prefix of its history, with the reads "
+                f"and no-effect results that are not needed dropped ({len(w)} ops; by itself "
+                f"not linearizable, and this implies the whole history is not):\n"
+                + describe_ops(w, self.history.member_of))
             with open(os.path.join(self.run_dir, "violation.txt"), "w") as f:
-                f.write(res.report() + "\n")
+                f.write(self.witness_text + "\n\nThe checker's smaller (readability) witness:\n"
+                        + res.report() + "\n")
         elif res.status == "unknown":
             self.failures.append(f"linearizability check gave no verdict: {res.message}")
         return self.summarize(res, check_time, log_how)
@@ -685,10 +699,15 @@ class Runner:
               f"{summary['probe_stale_reads']}")
         print(f"  linearizability: {res.status} ({res.history_size} ops, {check_time:.2f}s)")
         print(f"  log check: {log_how}")
+        for nt in self.notes:
+            print(f"  note: {nt}")
         for fl in self.failures:
             print(f"  FAILED: {fl}")
         if self.violation:
-            print(self.violation.report())
+            print(self.witness_text)
+            print("  the checker's smaller witness (it also drops writes whose value nothing read;"
+                  " see docs/fault-testing.md):")
+            print("  " + self.violation.report().replace("\n", "\n  "))
         found = self.violation is not None
         if a.expect_violation:
             ok = found
@@ -702,6 +721,50 @@ class Runner:
         print(f"  replay: {replay_command(a)}")
         print("=" * 72, flush=True)
         return 0 if ok else 1
+
+
+def faithful_witness(ops: list[lin.Op], key, deadline_s: float = 30.0) -> list[lin.Op]:
+    """A sub-history of `key` whose non-linearizability implies the whole
+    history's: only relaxing steps of the checker's shrinker (cut at the
+    earliest failing time, drop reads and no-effect results not needed, drop
+    indeterminate ops invoked after the last completed one). The checker's
+    own witness additionally drops effects whose value no kept op *read*;
+    that can drop e.g. the delete a later successful create depended on, so
+    its witness is readable but not always the cause."""
+    deadline = time.monotonic() + deadline_s
+    ops = lin._relevant([o for o in ops if o.key == key])
+
+    def bad(h):
+        return lin._check_key(h, None, deadline) is False
+    if not bad(ops):
+        return []
+    times = sorted({o.complete for o in ops if o.complete != lin.INF})
+    lo, hi = 0, len(times) - 1
+    while lo < hi and time.monotonic() < deadline:
+        mid = (lo + hi) // 2
+        if bad(lin._prefix(ops, times[mid])):
+            hi = mid
+        else:
+            lo = mid + 1
+    cut = lin._relevant(lin._prefix(ops, times[hi])) if times else ops
+    if bad(cut):
+        ops = cut
+    ops = lin._minimize(ops, lin._constraint_only, bad, deadline)
+    last = max((o.complete for o in ops if o.complete != lin.INF), default=-lin.INF)
+    ops = [o for o in ops if not (o.status == "info" and o.invoke > last)]
+    return ops
+
+
+def describe_ops(ops: list[lin.Op], member_of: dict, limit: int = 60) -> str:
+    ops = sorted(ops, key=lambda o: o.invoke)
+    lines = ["  (times in s since the runner started, as in the nemesis log; [invoke, complete])"]
+    shown = ops if len(ops) <= limit else ops[:limit // 3] + ops[-(2 * limit // 3):]
+    for j, o in enumerate(shown):
+        if len(ops) > limit and j == limit // 3:
+            lines.append(f"  ... {len(ops) - len(shown)} ops omitted ...")
+        m = member_of.get((o.client, o.invoke))
+        lines.append("  " + o.describe(0.0) + ("" if m is None else f" (member {m})"))
+    return "\n".join(lines)
 
 
 def replay_command(a: argparse.Namespace) -> str:
