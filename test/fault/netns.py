@@ -283,7 +283,9 @@ class Net:
         if self.host_if_created:
             # Gone with its peer's namespace, normally; make sure.
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
+            for _ in range(50):
+                if time.monotonic() > deadline:
+                    break
                 r = sh(["ip", "link", "show", self.host_if], check=False)
                 if r.returncode != 0:
                     break

@@ -176,9 +176,12 @@ class Runner:
             if self.net.netem:
                 say("tc netem: supported (delay + loss)")
             elif self.net.nft_loss:
+                self.notes.append("tc netem not supported by this kernel: packet delay skipped, "
+                                  "packet loss done with nft numgen")
                 say("tc netem: NOT supported by this kernel: packet delay skipped; "
                     "packet loss done with nft numgen instead")
             else:
+                self.notes.append("tc netem and nft numgen not supported: net-degrade skipped")
                 say("tc netem and nft numgen: not supported: delay/loss events skipped")
 
         harness.RAFTKVD = self.raftkvd
