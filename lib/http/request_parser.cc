@@ -1,5 +1,6 @@
 #include "http/request_parser.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "http/url.h"
@@ -37,6 +38,8 @@ const llhttp_settings_t& RequestParser::settings() {
     s.on_header_value_complete = &RequestParser::on_header_value_complete;
     s.on_headers_complete = &RequestParser::on_headers_complete;
     s.on_body = &RequestParser::on_body;
+    s.on_chunk_header = &RequestParser::on_chunk_header;
+    s.on_chunk_complete = &RequestParser::on_chunk_complete;
     s.on_message_complete = &RequestParser::on_message_complete;
     return s;
   }();
@@ -53,6 +56,8 @@ RequestParser::Result RequestParser::feed(std::string_view data) {
   ++feed_count_;
   data_begin_ = data.data();
   data_end_ = data.data() + data.size();
+  // The chunk terminator may continue at the start of this buffer.
+  if (chunk_end_pending_ && chunk_end_.size() < 2) note_chunk_end(data_begin_);
   const llhttp_errno_t error = llhttp_execute(&parser_, data.data(), data.size());
   if (error == HPE_OK) return {Status::kNeedMore, data.size()};
   if ((error == HPE_PAUSED || error == HPE_PAUSED_UPGRADE) && complete_) {
@@ -103,6 +108,9 @@ int RequestParser::on_message_begin(llhttp_t* parser) {
   p.in_field_ = false;
   p.header_bytes_ = 0;
   p.expect_continue_ = false;
+  p.chunk_left_ = 0;
+  p.chunk_end_pending_ = false;
+  p.chunk_end_.clear();
   p.phase_ = Phase::kHeaders;
   return 0;
 }
@@ -217,6 +225,37 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
         HPE_USER);
   }
   p.request_.body.append(at, length);
+  if ((parser->flags & F_CHUNKED) != 0 && p.chunk_left_ > 0) {
+    p.chunk_left_ -= std::min<std::uint64_t>(p.chunk_left_, length);
+    if (p.chunk_left_ == 0) {
+      p.chunk_end_pending_ = true;
+      p.chunk_end_.clear();
+      p.note_chunk_end(at + length);
+    }
+  }
+  return 0;
+}
+
+void RequestParser::note_chunk_end(const char* from) {
+  while (chunk_end_.size() < 2 && from < data_end_) chunk_end_.push_back(*from++);
+}
+
+int RequestParser::on_chunk_header(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  p.chunk_left_ = parser->content_length;  // 0 for the last chunk
+  p.chunk_end_pending_ = false;
+  p.chunk_end_.clear();
+  return 0;
+}
+
+int RequestParser::on_chunk_complete(llhttp_t* parser) {
+  RequestParser& p = self(parser);
+  if (!std::exchange(p.chunk_end_pending_, false)) return 0;  // the last chunk
+  // RFC 9112 §7.1: chunk-data is followed by CRLF. Anything else would let
+  // a proxy and us disagree on where the body ends (request smuggling).
+  if (p.chunk_end_ != "\r\n") {
+    return p.reject(400, "malformed request: chunk data not followed by CRLF", HPE_USER);
+  }
   return 0;
 }
 

@@ -67,6 +67,9 @@ class RequestParser {
   static int on_header_value_complete(llhttp_t* parser);
   static int on_headers_complete(llhttp_t* parser);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
+  static int on_chunk_header(llhttp_t* parser);
+  static int on_chunk_complete(llhttp_t* parser);
+  void note_chunk_end(const char* from);
   static int on_message_complete(llhttp_t* parser);
 
   int reject(int status, std::string message, int llhttp_code);
@@ -88,6 +91,12 @@ class RequestParser {
   std::uint64_t value_feed_ = 0;     // the feed() of its last span
   bool value_ended_buffer_ = false;  // its last span ran to the end of the buffer
   std::size_t header_bytes_ = 0;
+  // llhttp 8.1 (non-strict build) skips the two bytes after a chunk's data
+  // without checking that they are CRLF. We collect them (they may straddle
+  // feed() calls) and check them in on_chunk_complete.
+  std::uint64_t chunk_left_ = 0;     // data bytes of the current chunk still to come
+  bool chunk_end_pending_ = false;   // a chunk's data ended; its CRLF is being collected
+  std::string chunk_end_;            // the bytes after the data so far (at most 2)
   bool complete_ = false;
   bool expect_continue_ = false;
   int error_status_ = 0;

@@ -198,3 +198,38 @@ TEST_CASE("Expect: 100-continue is reported once, only for requests with a body"
   no_body.feed("GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
   CHECK_FALSE(no_body.take_expect_continue());
 }
+
+// Found by test/hostile (docs/hostile-input.md): llhttp 8.1's default build
+// skips the two bytes after chunk data without checking them, so
+// "2\r\nabXY3\r\ncde\r\n0\r\n\r\n" decoded as "abcde" and a body with a
+// bad chunk length left the connection waiting instead of answering 400.
+TEST_CASE("chunk data must be followed by CRLF however the bytes are split") {
+  const std::string head = "PUT /kv/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (const std::string body : {std::string("2\r\nabXY3\r\ncde\r\n0\r\n\r\n"),
+                                 std::string("2\r\nabcdef\r\n0\r\n\r\n"),
+                                 std::string("2\r\nab\r\r0\r\n\r\n"),
+                                 std::string("2\r\nab\n\n0\r\n\r\n")}) {
+    for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{1000}}) {
+      INFO(body << " in pieces of " << piece);
+      RequestParser parser{Limits{}};
+      Status last = Status::kNeedMore;
+      const auto requests = feed_in_pieces(parser, head + body, piece, &last);
+      CHECK(requests.empty());
+      CHECK(last == Status::kError);
+      CHECK(parser.error_status() == 400);
+      CHECK(parser.error_message() == "malformed request: chunk data not followed by CRLF");
+    }
+  }
+  // Well-formed chunked bodies still parse, also pipelined and split anywhere.
+  const std::string good = head + "2\r\nab\r\n3;ext=1\r\ncde\r\n0\r\nX-T: 1\r\n\r\n";
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{1000}}) {
+    INFO("piece " << piece);
+    RequestParser parser{Limits{}};
+    Status last = Status::kNeedMore;
+    const auto requests = feed_in_pieces(parser, good + good, piece, &last);
+    REQUIRE(requests.size() == 2);
+    CHECK(requests[0].body == "abcde");
+    CHECK(requests[1].body == "abcde");
+    CHECK(last != Status::kError);
+  }
+}
