@@ -269,6 +269,7 @@ void RaftNode::note_soft_state(const core::SoftState& soft) {
     }
   }
   soft_state_ = soft;
+  if (on_soft_state_) on_soft_state_(soft_state_);
 }
 
 void RaftNode::fail(const std::string& reason) {

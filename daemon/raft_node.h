@@ -74,6 +74,10 @@ class RaftNode {
   void shutdown(std::function<void()> done);
   // Runs when the node hits an unrecoverable error (a failed WAL write).
   void on_fatal(std::function<void()> callback) { on_fatal_ = std::move(callback); }
+  // Runs whenever the role, term or leader changes (systemd STATUS= lines).
+  void on_soft_state(std::function<void(const core::SoftState&)> callback) {
+    on_soft_state_ = std::move(callback);
+  }
 
  private:
   static void on_tick(uv_timer_t* timer);
@@ -125,6 +129,7 @@ class RaftNode {
   NodeMetrics metrics_;
   std::string fatal_error_;
   std::function<void()> on_fatal_;
+  std::function<void(const core::SoftState&)> on_soft_state_;
   bool shutting_down_ = false;
 };
 
