@@ -205,7 +205,7 @@ TEST_CASE("Expect: 100-continue is reported once, only for requests with a body"
 // bad chunk length left the connection waiting instead of answering 400.
 TEST_CASE("chunk data must be followed by CRLF however the bytes are split") {
   const std::string head = "PUT /kv/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const std::string body : {std::string("2\r\nabXY3\r\ncde\r\n0\r\n\r\n"),
+  for (const std::string& body : {std::string("2\r\nabXY3\r\ncde\r\n0\r\n\r\n"),
                                  std::string("2\r\nabcdef\r\n0\r\n\r\n"),
                                  std::string("2\r\nab\r\r0\r\n\r\n"),
                                  std::string("2\r\nab\n\n0\r\n\r\n")}) {
