@@ -19,9 +19,11 @@ constexpr const char* kLog = "transport";
 constexpr std::size_t kMaxBatchFrames = 64;
 constexpr std::size_t kMaxBatchBytes = 256 * 1024;
 constexpr unsigned kKeepaliveDelaySeconds = 10;
-// State-change lines ("connected", "lost", "unreachable") go to info at most
-// this often per peer; the rest to debug, so a flapping peer cannot flood.
-constexpr std::uint64_t kInfoIntervalMs = 10'000;
+// State-change lines ("connected", "lost", "unreachable") go to info, at
+// most this many per peer per window; the rest to debug, so that a flapping
+// peer cannot flood the log while a single loss is always reported.
+constexpr std::uint64_t kInfoWindowMs = 10'000;
+constexpr unsigned kInfoLinesPerWindow = 4;
 
 }  // namespace
 
@@ -193,9 +195,11 @@ void Outbound::on_timer() {
 
 bool Outbound::log_info_now() {
   const std::uint64_t now = uv_now(loop_);
-  if (last_info_ms_ != 0 && now - last_info_ms_ < kInfoIntervalMs) return false;
-  last_info_ms_ = std::max<std::uint64_t>(now, 1);
-  return true;
+  if (info_lines_ == 0 || now - info_window_start_ms_ >= kInfoWindowMs) {
+    info_window_start_ms_ = now;
+    info_lines_ = 0;
+  }
+  return ++info_lines_ <= kInfoLinesPerWindow;
 }
 
 void Outbound::fail(const char* operation, int status) {

@@ -98,7 +98,8 @@ class Outbound {
   bool timer_open_ = false;
   std::uint64_t backoff_ms_;
   bool reported_down_ = false;  // the peer was reported down since the last connect
-  std::uint64_t last_info_ms_ = 0;
+  std::uint64_t info_window_start_ms_ = 0;
+  unsigned info_lines_ = 0;  // info lines logged in the current window
 
   std::deque<std::string> lanes_[2];  // encoded frames, indexed by Lane
   std::size_t pending_messages_ = 0;

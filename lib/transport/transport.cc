@@ -1,6 +1,7 @@
 #include "transport/transport.h"
 
 #include <cinttypes>
+#include <cstdlib>
 #include <map>
 #include <unordered_set>
 #include <utility>
@@ -77,6 +78,11 @@ void Transport::Impl::add_peer(Peer peer) {
   if (peer.id == self_id || peers.contains(peer.id)) {
     RKV_WARN(kLog, "ignoring peer %" PRIu64 ": duplicate or self", peer.id);
     return;
+  }
+  if (sockaddr_storage probe; !util::to_sockaddr(peer.address, &probe)) {
+    // Kept (sends count as drops) so that the id is still known inbound.
+    RKV_WARN(kLog, "peer %" PRIu64 ": address %s is not a numeric address", peer.id,
+             peer.address.to_string().c_str());
   }
   const core::NodeId id = peer.id;
   peers.emplace(id, std::make_unique<Outbound>(loop, self_id, std::move(peer), options, &handles,
