@@ -26,6 +26,10 @@ if [[ -z "$cxx" ]]; then
   echo "SKIP: clang++ not found (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2
   exit 77
 fi
+if ! command -v "$cxx" >/dev/null 2>&1; then
+  echo "SKIP: C++ compiler '$cxx' not found (Debian: apt-get install clang-14 libclang-rt-14-dev)" >&2
+  exit 77
+fi
 cc="${cxx/clang++/clang}"
 if ! command -v protoc >/dev/null 2>&1; then
   echo "SKIP: protoc not found (Debian: protobuf-compiler)" >&2
