@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "core/core.h"
 #include "daemon/config.h"
 #include "daemon/http_api.h"
 #include "daemon/raft_node.h"
@@ -37,12 +38,24 @@ http::Limits http_limits(const DaemonConfig& config) {
   return limits;
 }
 
+// What `systemctl status` shows: "role follower, term 3, leader 1".
+std::string status_text(core::Role role, core::Term term, core::NodeId leader, core::NodeId self) {
+  std::string text =
+      "role " + std::string(core::role_name(role)) + ", term " + std::to_string(term) + ", ";
+  if (leader == core::kNoNode) return text + "no leader";
+  return text + "leader " + std::to_string(leader) + (leader == self ? " (this member)" : "");
+}
+
 // Everything that lives for the whole run, torn down in order on shutdown.
 class Daemon {
  public:
-  Daemon(uv_loop_t* loop, const DaemonConfig& config) : loop_(loop), config_(config) {}
+  Daemon(uv_loop_t* loop, const DaemonConfig& config)
+      : loop_(loop), config_(config), notifier_(loop) {}
 
+  // Recovers the data dir, binds both ports, then tells systemd READY=1:
+  // a client that sees the unit active can connect at once.
   void start() {
+    notifier_.status("recovering " + config_.data_dir);
     storage::RecoveredState recovered;
     std::string error;
     auto wal =
@@ -63,9 +76,12 @@ class Daemon {
       exit_code_ = 1;
       begin_shutdown();
     });
+    node_->on_soft_state([this](const core::SoftState& soft) {
+      notifier_.status(status_text(soft.role, soft.term, soft.leader, config_.node_id));
+    });
     watch_signals();
-    notifier_ = std::make_unique<SystemdNotifier>(loop_);
-    notifier_->ready();
+    notifier_.ready();
+    report_status();
     RKV_INFO(kLog, "member %llu serving: raft %s, http %s",
              static_cast<unsigned long long>(config_.node_id),
              config_.self().raft.to_string().c_str(), config_.http.to_string().c_str());
@@ -84,8 +100,13 @@ class Daemon {
     }
   }
 
+  void report_status() {
+    const core::Status s = node_->status();
+    notifier_.status(status_text(s.role, s.term, s.leader, config_.node_id));
+  }
+
   void watch_signals() {
-    for (uv_signal_t* handle : {&sigterm_, &sigint_}) {
+    for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_}) {
       uv_signal_init(loop_, handle);
       handle->data = this;
     }
@@ -95,6 +116,23 @@ class Daemon {
     };
     uv_signal_start(&sigterm_, on_signal, SIGTERM);
     uv_signal_start(&sigint_, on_signal, SIGINT);
+    uv_signal_start(
+        &sighup_, [](uv_signal_t* handle, int) { static_cast<Daemon*>(handle->data)->on_sighup(); },
+        SIGHUP);
+  }
+
+  // The conventional "reload" signal. Every setting comes from the command
+  // line and logs go to stderr, so there is nothing to re-read or re-open:
+  // answer with one line showing the member's state (handy as
+  // `systemctl kill -s HUP raftkvd@0`) instead of dying, SIGHUP's default.
+  void on_sighup() {
+    const core::Status s = node_->status();
+    RKV_INFO(kLog,
+             "received SIGHUP: nothing to reload (restart the member to change flags); %s, "
+             "commit %llu, applied %llu",
+             status_text(s.role, s.term, s.leader, config_.node_id).c_str(),
+             static_cast<unsigned long long>(s.commit_index),
+             static_cast<unsigned long long>(s.applied_index));
   }
 
   // Stop accepting clients, fail what is pending, finish in-flight fsyncs,
@@ -102,10 +140,15 @@ class Daemon {
   void begin_shutdown() {
     if (shutting_down_) return;
     shutting_down_ = true;
-    notifier_->stopping();
-    notifier_->close();
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    notifier_.stopping();
+    notifier_.status("stopping");
+    notifier_.close();
+    for (uv_signal_t* handle : {&sigterm_, &sigint_, &sighup_}) {
+      uv_close(reinterpret_cast<uv_handle_t*>(handle), nullptr);
+    }
+    // libuv restores SIG_DFL when it lets go of a signal; a SIGHUP while the
+    // last fsyncs finish must not kill the member.
+    std::signal(SIGHUP, SIG_IGN);
     node_->shutdown([this] {
       server_->close([this] {
         RKV_INFO(kLog, "member %llu stopped", static_cast<unsigned long long>(config_.node_id));
@@ -118,9 +161,10 @@ class Daemon {
   std::unique_ptr<RaftNode> node_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<http::Server> server_;
-  std::unique_ptr<SystemdNotifier> notifier_;
+  SystemdNotifier notifier_;
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
+  uv_signal_t sighup_{};
   bool shutting_down_ = false;
   int exit_code_ = 0;
 };
@@ -132,6 +176,8 @@ int main(int argc, char** argv) {
   using namespace raftkv;
   // A peer or client closing its socket must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Nor a SIGHUP before the loop's own handler is installed (see on_sighup).
+  std::signal(SIGHUP, SIG_IGN);
   daemon::DaemonConfig config;
   std::string error;
   switch (daemon::parse_daemon_flags(argc, argv, &config, &error)) {

@@ -1,7 +1,5 @@
 #include "daemon/systemd_notify.h"
 
-#include <cstdint>
-
 #ifdef RAFTKV_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -11,12 +9,15 @@ namespace {
 
 void notify(const std::string& state) {
 #ifdef RAFTKV_HAVE_SYSTEMD
+  // Keep NOTIFY_SOCKET in the environment (0): we notify many times.
   sd_notify(0, state.c_str());
 #else
   (void)state;
 #endif
 }
 
+// WATCHDOG_USEC, or 0 when unset or meant for another process
+// (sd_watchdog_enabled checks WATCHDOG_PID).
 std::uint64_t watchdog_usec() {
 #ifdef RAFTKV_HAVE_SYSTEMD
   std::uint64_t usec = 0;
@@ -32,12 +33,14 @@ SystemdNotifier::SystemdNotifier(uv_loop_t* loop) : loop_(loop) {}
 void SystemdNotifier::ready() {
   notify("READY=1");
   const std::uint64_t usec = watchdog_usec();
-  if (usec == 0) return;
+  if (usec == 0 || watchdog_running_) return;
   // Pinging at half the timeout leaves a full half for a slow iteration.
-  const std::uint64_t interval_ms = usec / 2000 > 0 ? usec / 2000 : 1;
+  // The timer runs on the loop, so a loop stuck for longer stops the pings
+  // and systemd restarts the member (WatchdogSec= in the unit).
+  watchdog_interval_ms_ = usec / 2000 > 0 ? usec / 2000 : 1;
   uv_timer_init(loop_, &watchdog_);
   watchdog_.data = this;
-  uv_timer_start(&watchdog_, &SystemdNotifier::on_watchdog, 0, interval_ms);
+  uv_timer_start(&watchdog_, &SystemdNotifier::on_watchdog, 0, watchdog_interval_ms_);
   watchdog_running_ = true;
 }
 
@@ -46,6 +49,8 @@ void SystemdNotifier::stopping() {
 }
 
 void SystemdNotifier::status(const std::string& text) {
+  if (text == last_status_) return;
+  last_status_ = text;
   notify("STATUS=" + text);
 }
 

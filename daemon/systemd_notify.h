@@ -5,6 +5,7 @@
 // without libsystemd).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <uv.h>
@@ -15,11 +16,17 @@ class SystemdNotifier {
  public:
   explicit SystemdNotifier(uv_loop_t* loop);
 
+  // READY=1, then starts the watchdog timer when systemd asked for one.
   void ready();
   void stopping();
+  // STATUS=text (what `systemctl status` shows); repeats are not sent.
   void status(const std::string& text);
-  // Stops the watchdog timer; `done` runs once its handle is closed.
+  // Stops the watchdog timer; `done` runs once its handle is closed (never
+  // when no timer was running).
   void close(void (*done)(uv_handle_t*) = nullptr);
+
+  // The watchdog ping interval, 0 when there is no watchdog.
+  std::uint64_t watchdog_interval_ms() const { return watchdog_interval_ms_; }
 
  private:
   static void on_watchdog(uv_timer_t* timer);
@@ -27,6 +34,8 @@ class SystemdNotifier {
   uv_loop_t* loop_;
   uv_timer_t watchdog_{};
   bool watchdog_running_ = false;
+  std::uint64_t watchdog_interval_ms_ = 0;
+  std::string last_status_;
 };
 
 }  // namespace raftkv::daemon
