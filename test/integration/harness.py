@@ -297,8 +297,11 @@ def http_request(port: int, method: str, path: str, body: Optional[bytes] = None
             conn.request(method, path, body=body, headers=h)
         except (BrokenPipeError, ConnectionResetError):
             # The server may answer (e.g. 413) and close before reading the
-            # whole body; the answer may still be readable.
-            pass
+            # whole body; the answer may still be readable. Unless
+            # http.client already dropped the socket (the peer died while
+            # we were sending): then there is no answer to read.
+            if conn.sock is None:
+                raise
         resp = conn.getresponse()
         data = resp.read()
         return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data,
