@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures (once) and builds one build directory.
+# Configures (once) and builds one build directory; on failure prints the
+# compiler's errors.
 #   scripts/build.sh DIR [meson setup options...]
 set -euo pipefail
 dir=$1
@@ -9,4 +10,10 @@ if [ ! -f "$dir/build.ninja" ]; then
 else
   meson setup --reconfigure "$dir" "$@" >/dev/null
 fi
-meson compile -C "$dir" >/dev/null
+log=$(mktemp)
+if ! meson compile -C "$dir" >"$log" 2>&1; then
+  grep -E -A5 "error|FAILED" "$log" | head -60 >&2
+  rm -f "$log"
+  exit 1
+fi
+rm -f "$log"
