@@ -12,7 +12,7 @@ packages=(
   zlib1g-dev                        # crc32 checksums of log records
   libsystemd-dev                    # sd_notify: READY=1, WATCHDOG=1 under systemd
   python3 curl                      # integration tests and the README's examples
-  procps iproute2                   # ps/kill in tests, ip netns for the fault suite
+  procps iproute2 nftables          # ps/kill in tests; namespaces and partitions in the fault suite
 )
 
 missing=()
