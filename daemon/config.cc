@@ -85,6 +85,11 @@ void add_flags(util::FlagParser& parser, DaemonConfig* c, std::string* cluster_e
              size_setter(&c->max_value_bytes, 0, 64 << 20));
   parser.add("max-connections", "N", "open client connections allowed (default 4096)",
              uint_setter(&c->max_connections, 1, 1 << 20));
+  parser.add("header-timeout", "MS",
+             "a request's headers must arrive within this (slowloris; default 10s)",
+             duration_setter(&c->header_timeout_ms, 1));
+  parser.add("idle-timeout", "MS", "close client connections idle this long (default 60s)",
+             duration_setter(&c->idle_timeout_ms, 1));
   parser.add("log-level", "LEVEL", "debug, info, warn or error (default info)",
              [c](std::string_view v) { return util::parse_log_level(v, &c->log_level); });
   parser.add_bool("help", "print this help and exit", [help] { *help = true; });

@@ -27,6 +27,8 @@ struct DaemonConfig {
   std::uint64_t max_key_bytes = 1024;
   std::uint64_t max_value_bytes = 1 << 20;
   std::uint64_t max_connections = 4096;
+  std::uint64_t header_timeout_ms = 10000;
+  std::uint64_t idle_timeout_ms = 60000;
   util::LogLevel log_level = util::LogLevel::kInfo;
 
   // This member's entry in `members`.

@@ -35,6 +35,8 @@ http::Limits http_limits(const DaemonConfig& config) {
   // max_value_bytes, the server for anything bigger still.
   limits.max_body_bytes = config.max_value_bytes + 4096;
   limits.max_connections = config.max_connections;
+  limits.header_timeout_ms = config.header_timeout_ms;
+  limits.idle_timeout_ms = config.idle_timeout_ms;
   return limits;
 }
 

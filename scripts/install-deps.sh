@@ -9,6 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler # peer messages and log entries
   node-llhttp                       # llhttp's C sources (no library package exists)
   catch2                            # unit tests (v2, header-only)
+  clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for the fuzz targets
   zlib1g-dev                        # crc32 checksums of log records
   libsystemd-dev                    # sd_notify: READY=1, WATCHDOG=1 under systemd
   python3 curl                      # integration tests and the README's examples
