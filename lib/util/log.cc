@@ -100,11 +100,15 @@ bool stderr_is_journal(const char* journal_stream, int fd) {
 
 std::string format_log_line(LogLevel level, std::string_view component, std::string_view message,
                             bool timestamps, const timeval& now) {
+  // Appends only: GCC 12 misreports `"<" + std::string` (-Wrestrict, PR 105329).
   std::string line;
   if (timestamps) {
-    line = timestamp(now) + " ";
+    line += timestamp(now);
+    line += ' ';
   } else {
-    line = "<" + std::to_string(syslog_priority(level)) + ">";
+    line += '<';
+    line += static_cast<char>('0' + syslog_priority(level));
+    line += '>';
   }
   line += log_level_name(level);
   line += ' ';
