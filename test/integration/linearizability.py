@@ -379,6 +379,11 @@ def _constraint_only(op: Op, _ops=None) -> bool:
                                   (op.kind in ("cas", "create", "delete") and not op.result))
 
 
+# Stands for "some value was present" in _observed_values: a successful
+# delete or a refused create saw the key present without saying which value.
+_PRESENT = object()
+
+
 def _observed_values(ops: list[Op]) -> set:
     seen = set()
     for op in ops:
@@ -388,8 +393,10 @@ def _observed_values(ops: list[Op]) -> set:
             seen.add(op.result)
         elif op.kind == "cas" and op.result:
             seen.add(op.old)
-        elif op.kind == "delete" and not op.result:
-            seen.add(None)
+        elif op.kind == "delete":
+            seen.add(_PRESENT if op.result else None)
+        elif op.kind == "create":
+            seen.add(None if op.result else _PRESENT)
     return seen
 
 
@@ -433,7 +440,12 @@ def _shrink(ops: list[Op], initial, deadline: float) -> list[Op]:
         def unobserved_effect(op, cur):
             if _constraint_only(op) or op.kind == "read":
                 return False
-            return _new_value(op) not in _observed_values(cur)
+            observed = _observed_values(cur)
+            value = _new_value(op)
+            # Any write may be what a "present" observation saw.
+            if value is not None and _PRESENT in observed:
+                return False
+            return value not in observed
         ops = _minimize(ops, unobserved_effect, bad, deadline)
 
     # 4. Indeterminate ops invoked after every constrained op completed can

@@ -221,6 +221,15 @@ class Rejects(unittest.TestCase):
         r = self.assertNotLinearizable(h)
         self.assertLessEqual(len(r.witness), 6, r.report())
 
+    def test_witness_keeps_the_write_a_delete_saw(self):
+        # A read sees a value deleted before it began. The delete observed
+        # "present", so the shrinker must keep a write that made it so;
+        # a lone "delete -> deleted" would be a misleading witness.
+        h = [W("a", 0, 1), W("b", 2, 3), R("b", 4, 5), DEL(True, 6, 7), R("a", 8, 9)]
+        r = self.assertNotLinearizable(h)
+        self.assertTrue(any(op.kind == "write" for op in r.witness), r.report())
+        self.assertTrue(any(op.kind == "delete" for op in r.witness), r.report())
+
 
 class Deadline(unittest.TestCase):
     def test_returns_unknown_instead_of_hanging(self):
