@@ -31,6 +31,7 @@ void Progress::become_probe(Index next_index) {
   probe_sent = false;
   inflights.clear();
   stall_ticks = 0;
+  sent_prev.reset();
 }
 
 void Progress::become_replicate() {
@@ -39,6 +40,12 @@ void Progress::become_replicate() {
   probe_sent = false;
   inflights.clear();
   stall_ticks = 0;
+  sent_prev.reset();
+}
+
+bool Progress::stale_rejection(Index rejected) const {
+  if (answers_latest(rejected)) return false;
+  return mode == Mode::kReplicate ? rejected <= match : rejected != next - 1;
 }
 
 bool Progress::paused(std::size_t max_count, std::size_t max_bytes) const {

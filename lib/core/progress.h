@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <utility>
 
 #include "core/types.h"
@@ -54,6 +55,10 @@ struct Progress {
   // Leader ticks in replicate mode without progress while messages are in
   // flight: a lost tail message is only noticed this way.
   int stall_ticks = 0;
+  // prev_log_index of the latest AppendEntries (append or heartbeat) sent
+  // since the last change of mode. A rejection of exactly this index
+  // answers the follower's log as it is now, not an older message.
+  std::optional<Index> sent_prev;
 
   // Back to probing from `next_index` (after a rejection or a stall).
   void become_probe(Index next_index);
@@ -65,6 +70,21 @@ struct Progress {
   void sent(Index last, std::size_t bytes);
   // Raises match (and next) to `index`; false if it was not an increase.
   bool advance(Index index);
+
+  // Whether a rejection of prev_log_index `rejected` answers the latest
+  // message sent (see sent_prev).
+  bool answers_latest(Index rejected) const { return sent_prev == rejected; }
+  // Whether a rejection can be ignored as the answer to a message sent
+  // before the leader last changed its mind about the follower: in
+  // replicate mode one at or below match, in probe mode one of another
+  // index than the probe's; never one that answers the latest message.
+  bool stale_rejection(Index rejected) const;
+  // The follower lost entries it had acknowledged (a torn tail cut off by
+  // recovery, a damaged disk): nothing it holds counts as replicated until
+  // a probe succeeds again. Raft assumes stable storage; this keeps the
+  // leader from counting the member for entries it no longer has (field
+  // notes 1.3, 1.8).
+  void forget_match() { match = 0; }
 };
 
 }  // namespace raftkv::core

@@ -22,6 +22,7 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
   ae->set_read_round(read_round);
   const std::size_t bytes =
       log.copy_into(pr.next, log.last_index(), opts.max_append_bytes, ae->mutable_entries());
+  pr.sent_prev = pr.next - 1;
   pr.sent(pr.next - 1 + static_cast<Index>(ae->entries_size()), bytes);
   send(std::move(m));
   return true;
@@ -29,9 +30,11 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
 
 // A heartbeat is an empty AppendEntries anchored at the follower's match, so
 // it always passes the consistency check; it carries min(commit, match): a
-// follower must not commit entries it might not share with us.
-void Core::State::send_heartbeat(NodeId to, const Progress& pr) {
+// follower must not commit entries it might not share with us. A follower
+// that rejects it lost entries it acknowledged (handle_append_rejection).
+void Core::State::send_heartbeat(NodeId to, Progress& pr) {
   pb::Message m = message_to(to);
+  pr.sent_prev = pr.match;
   auto* ae = m.mutable_append_entries();
   ae->set_prev_log_index(pr.match);
   ae->set_prev_log_term(log.term_at(pr.match).value_or(0));
@@ -157,16 +160,21 @@ void Core::State::handle_append_response(const pb::Message& m) {
 void Core::State::handle_append_rejection(Progress& pr, const pb::AppendEntriesResponse& r) {
   const Index rejected = r.rejected_index();
   // Ignore rejections of messages sent before we last moved `next`.
-  if (pr.mode == Progress::Mode::kReplicate ? rejected <= pr.match : rejected != pr.next - 1) {
-    return;
-  }
+  if (pr.stale_rejection(rejected)) return;
   if (rejected == 0) return;  // index 0 always matches: a bogus answer
   // Fast back-tracking, leader side: skip every entry of ours whose term is
   // above the follower's conflicting term, in one round trip.
   Index guess = r.reject_hint_index();
   if (r.reject_hint_term() > 0)
     guess = log.last_index_with_term_at_most(guess, r.reject_hint_term());
-  pr.become_probe(std::min(guess, rejected - 1) + 1);
+  const Index next = std::min(guess, rejected - 1) + 1;
+  // A follower that holds what it acknowledged always hints at or above its
+  // match (terms never decrease along a log). Below it, and in answer to
+  // the latest message, it lost acknowledged entries: probe from its hint.
+  // Only commit decisions made from now on see the lower match; the commit
+  // index never goes back.
+  if (next <= pr.match && pr.answers_latest(rejected)) pr.forget_match();
+  pr.become_probe(next);
 }
 
 // §5.4.2: count replicas only for entries of the current term; earlier ones

@@ -119,7 +119,7 @@ struct Core::State {
 
   // replication.cc
   bool send_append(NodeId to, Progress& pr);
-  void send_heartbeat(NodeId to, const Progress& pr);
+  void send_heartbeat(NodeId to, Progress& pr);
   void broadcast_heartbeat();
   void flush_appends();
   void handle_append_entries(pb::Message&& m);
