@@ -9,7 +9,9 @@
 //   3. Send `messages_after_persist` only after everything asked to be
 //      persisted by this Ready and all earlier ones is durable (fdatasync
 //      returned). They carry promises about durable state (votes, append
-//      acknowledgements).
+//      acknowledgements). An append acknowledgement whose match_index is
+//      already durable (the answer to a heartbeat, which ReadIndex rounds
+//      ride on) promises nothing new and is in `messages`.
 //   4. When a write completes, call Core::on_persisted(index, term) with the
 //      last entry now durable (and nothing if only hard state was written).
 //   5. Apply `committed` entries in order, then call Core::on_applied().

@@ -97,7 +97,18 @@ void Core::State::handle_append_entries(pb::Message&& m) {
   r->set_match_index(last_new);
   r->set_read_round(ae->read_round());
   r->set_last_log_index(log.last_index());
-  // "match_index is durable": sent after everything up to here is persisted.
+  send_ack(std::move(reply), last_new);
+}
+
+// "match_index is durable": an acknowledgement waits for our writes unless
+// what it claims is already on disk. That is always so for a heartbeat
+// (anchored at our acknowledged match), which ReadIndex rounds ride on: its
+// answer only says that we still follow this leader in this term (thesis
+// §6.4), so a linearizable read does not wait behind our fdatasync. The
+// term it carries need not be durable: a vote for a later term is granted
+// only once durable, and then we reject this leader's messages anyway.
+void Core::State::send_ack(pb::Message&& reply, Index match) {
+  if (match <= persisted) return send(std::move(reply));
   send_after_persist(std::move(reply));
 }
 

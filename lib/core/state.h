@@ -124,6 +124,7 @@ struct Core::State {
   void flush_appends();
   void handle_append_entries(pb::Message&& m);
   void append_from_leader(Index prev, google::protobuf::RepeatedPtrField<pb::Entry>* entries);
+  void send_ack(pb::Message&& reply, Index match);
   void reject_append(const pb::Message& m);
   void handle_append_response(const pb::Message& m);
   void handle_append_rejection(Progress& pr, const pb::AppendEntriesResponse& r);

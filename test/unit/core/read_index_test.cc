@@ -145,3 +145,52 @@ TEST_CASE("a leader rejects a read for a follower when it steps down") {
   REQUIRE(c.core(1).role() == Role::kFollower);
   CHECK(failed(c.member(2), 4));
 }
+
+TEST_CASE("a read round does not wait for followers' disk writes") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.tick_all();
+  c.member(2).auto_persist = false;
+  c.member(3).auto_persist = false;
+  c.core(1).propose("x");
+  c.stabilize();  // 2 and 3 hold x, but their writes have not completed
+  REQUIRE(c.core(1).status().commit_index == 1);
+  c.core(1).read_index(7);
+  c.stabilize();
+  CHECK(has_read(c.member(1), 7, 1));
+  // The heartbeat answers claimed nothing that is not durable yet.
+  for (const PeerStatus& p : c.core(1).status().peers) CHECK(p.match == 1);
+  CHECK(c.core(1).status().commit_index == 1);
+  c.persist(2);
+  c.stabilize();
+  CHECK(c.core(1).status().commit_index == 2);
+}
+
+TEST_CASE("an acknowledgement of entries not yet durable waits for the write") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.tick_all();
+  c.core(1).propose("x");
+  c.process(1);
+  c.deliver_one();  // the append to 2
+  REQUIRE(c.core(2).has_ready());
+  Ready r = c.core(2).ready();
+  REQUIRE(r.entries.size() == 1);
+  CHECK(r.messages.empty());
+  REQUIRE(r.messages_after_persist.size() == 1);
+  CHECK(r.messages_after_persist[0].append_entries_response().match_index() == 2);
+  c.core(2).on_persisted(2, c.core(2).term());
+  // Now a heartbeat anchored at 2 is answered at once.
+  pb::Message beat;
+  beat.set_from(1);
+  beat.set_to(2);
+  beat.set_term(c.core(2).term());
+  beat.mutable_append_entries()->set_prev_log_index(2);
+  beat.mutable_append_entries()->set_prev_log_term(c.core(2).term());
+  beat.mutable_append_entries()->set_read_round(3);
+  c.core(2).step(beat);
+  r = c.core(2).ready();
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0].append_entries_response().read_round() == 3);
+  CHECK(r.messages_after_persist.empty());
+}
