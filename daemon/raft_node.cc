@@ -160,6 +160,7 @@ void RaftNode::handle_ready(core::Ready ready) {
   apply(ready.committed);
   confirm_reads(ready.reads);
   fail_reads(ready.failed_reads);
+  fail_proposals(ready.dropped_proposals);
 }
 
 void RaftNode::persist(core::Ready& ready) {
@@ -253,6 +254,29 @@ void RaftNode::fail_reads(const std::vector<std::uint64_t>& ids) {
     if (RequestCallback done = pending_.take(id)) {
       done({RequestStatus::kUnavailable, 0, "leadership changed before the read was confirmed"});
     }
+  }
+}
+
+// Writes the core certainly never appended (forwarded too late, refused by
+// the leader): a definite 503 now rather than a 504 at the deadline.
+void RaftNode::fail_proposals(const std::vector<core::DroppedProposal>& dropped) {
+  for (const core::DroppedProposal& proposal : dropped) {
+    pb::KvCommand command;
+    if (!kv::decode_command(proposal.data, &command) || command.origin() != config_.node_id) {
+      continue;
+    }
+    RequestCallback done = pending_.take(command.request_id());
+    if (!done) continue;
+    ++metrics_.proposals_refused;
+    const char* reason = "the leader changed before the write was forwarded";
+    if (proposal.reason == core::DropReason::kNotLeader) {
+      reason = "the member the write was forwarded to no longer leads";
+    } else if (proposal.reason == core::DropReason::kTransferring) {
+      reason = "leadership transfer in progress";
+    } else if (proposal.reason == core::DropReason::kBackPressure) {
+      reason = "too many writes in flight";
+    }
+    done({RequestStatus::kUnavailable, 0, reason});
   }
 }
 

@@ -95,6 +95,7 @@ class RaftNode {
   void confirm_reads(const std::vector<core::ReadState>& reads);
   void release_reads();
   void fail_reads(const std::vector<std::uint64_t>& ids);
+  void fail_proposals(const std::vector<core::DroppedProposal>& dropped);
   void note_soft_state(const core::SoftState& soft);
   void fail(const std::string& reason);
   std::uint64_t next_request_id();

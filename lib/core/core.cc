@@ -25,6 +25,12 @@ Core::State::State(Options options, PersistentState persistent)
   }
   reset_election_timer();
   last_soft = soft_state();
+  // From a generator of its own (election timeouts stay as they were), also
+  // seeded with what we recovered: a driver that reuses a seed for a new
+  // incarnation still gets a new session once the disk has changed.
+  Rng session_rng(opts.seed ^ 0x70726f706f736531 ^ (term << 1) ^ (log.last_index() << 17) ^
+                  (log.last_term() << 40));
+  propose_session = session_rng.next();
 }
 
 pb::Message Core::State::message_to(NodeId to) const {
@@ -55,6 +61,8 @@ void Core::State::step(pb::Message&& m) {
       return handle_read_index_response(m);
     case pb::Message::kPropose:
       return handle_propose(std::move(m));
+    case pb::Message::kProposeResponse:
+      return handle_propose_response(m);
     case pb::Message::BODY_NOT_SET:
       return;
   }
@@ -87,8 +95,9 @@ bool Core::State::check_term(const pb::Message& m) {
   if (m.term() < term) {
     answer_stale(m);
     // Proposals and read requests are not bound to a term: a leader serves
-    // them whatever the sender believes (its answer updates the sender).
-    return m.has_propose() || m.has_read_index_request();
+    // them whatever the sender believes (its answer updates the sender). A
+    // refused proposal stays refused whatever the term.
+    return m.has_propose() || m.has_read_index_request() || m.has_propose_response();
   }
   return true;
 }
@@ -121,7 +130,10 @@ void Core::State::flush() {
   if (leader == kNoNode) return;
   if (!forward_entries.empty()) {
     pb::Message m = message_to(leader);
-    m.mutable_propose()->mutable_entries()->Swap(&forward_entries);
+    auto* p = m.mutable_propose();
+    p->mutable_entries()->Swap(&forward_entries);
+    p->set_session(propose_session);
+    p->set_seq(++propose_seq);
     send(std::move(m));
   }
   if (!forward_reads.empty()) {

@@ -82,7 +82,9 @@ class Core {
 
   // Proposes a client command (the bytes are opaque to Raft). On a follower
   // the command is forwarded to the leader; the driver learns the outcome
-  // when the entry is applied (it tags commands with a request id).
+  // when the entry is applied (it tags commands with a request id), or,
+  // when it certainly will not be appended (the leader changed before it
+  // was forwarded, the leader refused it), from Ready::dropped_proposals.
   ProposeResult propose(std::string data);
 
   // Asks for a linearizable read. The answer comes back as a ReadState with

@@ -72,10 +72,10 @@ void Core::State::set_term(Term new_term) {
 void Core::State::set_leader(NodeId new_leader) {
   if (new_leader == leader) return;
   // Forwarded reads were asked of the old leader: fail them rather than let a
-  // late answer through (field notes 1.7). Unsent proposals are dropped; the
-  // driver's timeout reports them as of unknown outcome.
+  // late answer through (field notes 1.7). Unsent proposals are dropped and
+  // reported: they never left this member.
   fail_all_reads();
-  forward_entries.Clear();
+  drop_forward_entries();
   leader = new_leader;
 }
 
@@ -118,6 +118,8 @@ void Core::State::become_leader() {
   uncommitted_bytes = 0;
   read_round = 0;
   transfer_target = kNoNode;
+  led_term = term;
+  proposals_decided.clear();
   for (auto& [peer, pr] : progress) {
     pr = Progress{};
     pr.become_probe(log.last_index() + 1);

@@ -45,7 +45,11 @@ struct Options {
   // Proposals buffered on the leader before propose() refuses (back pressure).
   std::size_t max_uncommitted_bytes = 64 << 20;
 
-  // Seed of the core's own random generator (election timeouts only).
+  // Seed of the core's own random generator (election timeouts), and of the
+  // session that names this incarnation's forwarded proposals: it should
+  // differ between incarnations of a member, or a member restarted on an
+  // unchanged disk may see its forwarded batches ignored as copies of its
+  // previous incarnation's until the term changes.
   std::uint64_t seed = 1;
 
   UnsafeTestFaults faults;

@@ -17,10 +17,13 @@
 //   5. Apply `committed` entries in order, then call Core::on_applied().
 //   6. A ReadState may be answered once the state machine has applied up to
 //      its `index`.
+//   7. `dropped_proposals` were never appended anywhere and never will be:
+//      their clients may be told so at once.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/types.h"
@@ -44,6 +47,22 @@ struct SoftState {
   bool operator==(const SoftState&) const = default;
 };
 
+// Why a proposal was dropped.
+enum class DropReason {
+  kLeaderChanged,  // not yet forwarded when this member's leader changed
+  kNotLeader,      // the member it was forwarded to no longer led that term
+  kTransferring,   // the leader was transferring leadership
+  kBackPressure,   // the leader had too many uncommitted bytes
+};
+
+// A proposal that was certainly not appended to any log and never will be:
+// the driver may tell its client so (HTTP 503) at once. Proposals whose fate
+// is unknown (forwarded, then the leader went silent) are never listed.
+struct DroppedProposal {
+  std::string data;  // as given to Core::propose()
+  DropReason reason = DropReason::kLeaderChanged;
+};
+
 struct Ready {
   std::optional<pb::HardState> hard_state;
   std::vector<pb::Entry> entries;
@@ -54,11 +73,13 @@ struct Ready {
   // Read requests that can no longer be answered (leadership lost, no
   // leader, the leader rejected them): the driver answers them with an error.
   std::vector<std::uint64_t> failed_reads;
+  std::vector<DroppedProposal> dropped_proposals;
   std::optional<SoftState> soft_state;  // set when it changed
 
   bool empty() const {
     return !hard_state && entries.empty() && messages.empty() && messages_after_persist.empty() &&
-           committed.empty() && reads.empty() && failed_reads.empty() && !soft_state;
+           committed.empty() && reads.empty() && failed_reads.empty() &&
+           dropped_proposals.empty() && !soft_state;
   }
 };
 

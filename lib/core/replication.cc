@@ -251,15 +251,84 @@ bool Core::State::append_proposal(pb::Entry&& entry) {
   return true;
 }
 
+// A batch forwarded by a follower. A named batch (seq > 0) is appended only
+// by the leader of the term it was sent in, once; one that cannot be taken
+// is refused, so that the follower fails its clients at once instead of
+// letting them time out. An unnamed one (older members) is appended by any
+// leader and silently dropped otherwise, as it always was.
 void Core::State::handle_propose(pb::Message&& m) {
-  // Not the leader (any more), or transferring: drop; the follower's client
-  // times out with an unknown outcome and retries.
-  if (role != Role::kLeader || transfer_target != kNoNode) return;
-  if (auto it = progress.find(m.from()); it != progress.end()) it->second.recently_active = true;
-  for (auto& entry : *m.mutable_propose()->mutable_entries()) {
-    if (entry.type() == pb::ENTRY_CONF_CHANGE) continue;  // only through the admin path
-    if (!append_proposal(std::move(entry))) break;
+  const bool named = m.propose().seq() > 0;
+  if (named && !decide_proposal(m)) return;  // decided before, or maybe by an earlier incarnation
+  if (role != Role::kLeader || (named && m.term() != term)) {
+    if (named) refuse_proposal(m, 0, pb::ProposeResponse::NOT_LEADER);
+    return;
   }
+  if (auto it = progress.find(m.from()); it != progress.end()) it->second.recently_active = true;
+  if (transfer_target != kNoNode) {
+    if (named) refuse_proposal(m, 0, pb::ProposeResponse::TRANSFERRING);
+    return;
+  }
+  append_proposals(m, named);
+}
+
+// Appends a batch's entries until the byte limit refuses one; the rest is
+// refused with it.
+void Core::State::append_proposals(pb::Message& m, bool refuse_on_back_pressure) {
+  auto& entries = *m.mutable_propose()->mutable_entries();
+  for (int i = 0; i < entries.size(); ++i) {
+    if (entries[i].type() == pb::ENTRY_CONF_CHANGE) continue;  // only through the admin path
+    // append_proposal() leaves a refused entry untouched.
+    if (append_proposal(std::move(entries[i]))) continue;
+    if (refuse_on_back_pressure) refuse_proposal(m, i, pb::ProposeResponse::BACK_PRESSURE);
+    return;
+  }
+}
+
+// Whether this member may decide the fate of named batch `m` now, once and
+// for all. Only the leader of the batch's term (m.term()) ever appends it,
+// and that leadership lives in a single incarnation. If it was ours
+// (led_term), the filter lets each batch be decided once. If it is our
+// current term, we never led it here and did not vote for ourselves in it,
+// no incarnation of ours led it or ever will (a candidate's own vote is
+// durable before it asks for votes): refusing is safe. Otherwise an earlier
+// incarnation may have appended it: we must say nothing.
+bool Core::State::decide_proposal(const pb::Message& m) {
+  const auto& p = m.propose();
+  if (led_term != 0 && m.term() == led_term) {
+    return proposals_decided.first_time(m.from(), p.session(), p.seq());
+  }
+  return m.term() == term && vote != id;
+}
+
+void Core::State::refuse_proposal(pb::Message& m, int first, pb::ProposeResponse::Reason reason) {
+  auto* p = m.mutable_propose();
+  pb::Message reply = message_to(m.from());
+  auto* r = reply.mutable_propose_response();
+  r->set_session(p->session());
+  r->set_seq(p->seq());
+  r->set_reason(reason);
+  for (int i = first; i < p->entries_size(); ++i) {
+    r->add_rejected(std::move(*p->mutable_entries(i)->mutable_data()));
+  }
+  send(std::move(reply));
+}
+
+// Follower side: the leader refused (part of) a batch of ours.
+void Core::State::handle_propose_response(const pb::Message& m) {
+  const auto& r = m.propose_response();
+  if (r.session() != propose_session) return;  // an earlier incarnation's batch
+  DropReason reason = DropReason::kNotLeader;
+  if (r.reason() == pb::ProposeResponse::TRANSFERRING) reason = DropReason::kTransferring;
+  if (r.reason() == pb::ProposeResponse::BACK_PRESSURE) reason = DropReason::kBackPressure;
+  for (const std::string& data : r.rejected()) out.dropped_proposals.push_back({data, reason});
+}
+
+// Our leader changed before these were forwarded: they never left.
+void Core::State::drop_forward_entries() {
+  for (auto& entry : forward_entries) {
+    out.dropped_proposals.push_back({std::move(*entry.mutable_data()), DropReason::kLeaderChanged});
+  }
+  forward_entries.Clear();
 }
 
 void Core::State::on_persisted(Index index, Term t) {

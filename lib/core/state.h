@@ -20,6 +20,7 @@
 #include "core/core.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/proposal_filter.h"
 #include "core/rng.h"
 
 namespace raftkv::core {
@@ -75,11 +76,17 @@ struct Core::State {
   std::deque<PendingRead> reads_awaiting_commit;  // before the term's first commit
   std::deque<PendingRead> reads_unsent;           // wait for the next round
   std::deque<PendingRead> reads_in_round;         // ordered by round
+  // Forwarded batches decided in led_term, the last term this incarnation
+  // led (0: none).
+  Term led_term = 0;
+  ProposalFilter proposals_decided;
 
   // --- follower state
   google::protobuf::RepeatedPtrField<pb::Entry> forward_entries;  // to the leader
-  std::vector<std::uint64_t> forward_reads;                       // to the leader
-  std::map<std::uint64_t, NodeId> outstanding_reads;              // id -> leader asked
+  std::uint64_t propose_session = 0;         // names our forwarded batches (once per incarnation)
+  std::uint64_t propose_seq = 0;             // the last batch forwarded
+  std::vector<std::uint64_t> forward_reads;  // to the leader
+  std::map<std::uint64_t, NodeId> outstanding_reads;  // id -> leader asked
 
   // --- output
   Ready out;
@@ -133,6 +140,11 @@ struct Core::State {
   ProposeResult propose(std::string&& data);
   bool append_proposal(pb::Entry&& entry);
   void handle_propose(pb::Message&& m);
+  bool decide_proposal(const pb::Message& m);
+  void append_proposals(pb::Message& m, bool refuse_on_back_pressure);
+  void refuse_proposal(pb::Message& m, int first, pb::ProposeResponse::Reason reason);
+  void handle_propose_response(const pb::Message& m);
+  void drop_forward_entries();
   void on_persisted(Index index, Term t);
   void tick_stalls();
 

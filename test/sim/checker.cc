@@ -94,6 +94,7 @@ void Checker::on_apply(NodeId id, const pb::Entry& e) {
   applied_[id] = e.index();
   if (e.index() > committed()) {
     committed_.push_back(e);
+    on_committed_data(id, e);
     return;
   }
   if (same_entry(committed_entry(e.index()), e)) return;
@@ -101,6 +102,24 @@ void Checker::on_apply(NodeId id, const pb::Entry& e) {
   out << "n" << id << " applied " << describe(e) << " where another member applied "
       << describe(committed_entry(e.index()));
   fail("State Machine Safety", out.str());
+}
+
+// Payloads are unique per run, so the data names the proposal.
+void Checker::on_committed_data(NodeId id, const pb::Entry& e) {
+  if (e.data().empty()) return;
+  committed_data_.insert(e.data());
+  if (dropped_.count(e.data()) == 0) return;
+  std::ostringstream out;
+  out << "n" << id << " applied " << describe(e) << ", which was reported dropped";
+  fail("Dropped Proposal", out.str());
+}
+
+void Checker::on_dropped(NodeId id, const std::string& data) {
+  dropped_.insert(data);
+  if (committed_data_.count(data) == 0) return;
+  std::ostringstream out;
+  out << "n" << id << " reported proposal '" << data << "' dropped, but it was committed";
+  fail("Dropped Proposal", out.str());
 }
 
 void Checker::on_crash(NodeId id) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/types.h"
@@ -58,6 +59,10 @@ class Checker {
   void on_read_requested(NodeId id, std::uint64_t request_id);
   void on_read_state(NodeId id, std::uint64_t request_id, Index index);
 
+  // Dropped Proposal: `id` reported a proposal as certainly never appended
+  // (Ready::dropped_proposals); it must never be committed, before or after.
+  void on_dropped(NodeId id, const std::string& data);
+
   // Any other property (liveness, driver contract).
   void fail(const std::string& property, const std::string& detail);
 
@@ -82,6 +87,7 @@ class Checker {
   };
 
   void check_completeness(NodeId id, Term term, const ShadowLog& log);
+  void on_committed_data(NodeId id, const pb::Entry& e);
 
   std::optional<Violation> violation_;
   std::map<Term, NodeId> leaders_;
@@ -89,6 +95,8 @@ class Checker {
   std::vector<pb::Entry> committed_;
   std::vector<Index> applied_;
   std::unordered_map<std::uint64_t, Read> reads_;
+  std::unordered_set<std::string> dropped_;         // data reported dropped
+  std::unordered_set<std::string> committed_data_;  // data of committed entries
 };
 
 }  // namespace raftkv::sim

@@ -136,6 +136,22 @@ TEST_CASE("Linearizable reads: an answer to a read never asked there") {
   CHECK(property(c) == "Linearizable Read (routing)");
 }
 
+TEST_CASE("Dropped Proposal: a proposal reported dropped is committed later") {
+  Checker c(3);
+  c.on_dropped(1, "c2");
+  c.on_apply(0, entry(1, 1, "c1"));
+  CHECK_FALSE(c.violation());
+  c.on_apply(0, entry(2, 1, "c2"));
+  CHECK(property(c) == "Dropped Proposal");
+}
+
+TEST_CASE("Dropped Proposal: a committed proposal is reported dropped") {
+  Checker c(3);
+  c.on_apply(0, entry(1, 1, "c1"));
+  c.on_dropped(2, "c1");
+  CHECK(property(c) == "Dropped Proposal");
+}
+
 TEST_CASE("only the first violation is kept") {
   Checker c(2);
   c.fail("Liveness", "first");

@@ -136,6 +136,7 @@ struct Totals {
     stats.committed += s.committed;
     stats.reads += s.reads;
     stats.crashes += s.crashes;
+    stats.dropped += s.dropped;
     if (s.liveness_ticks_max > stats.liveness_ticks_max) {
       stats.liveness_ticks_max = s.liveness_ticks_max;
     }
@@ -146,9 +147,9 @@ void summary(const Totals& t, double seconds) {
   const raftkv::sim::Stats& s = t.stats;
   std::printf(
       "sim: %llu seeds, %.2fs, %llu events, %llu leaders elected, %llu entries committed, "
-      "%llu reads served, %llu crashes, slowest recovery %llu ticks\n",
+      "%llu reads served, %llu crashes, slowest recovery %llu ticks, %llu proposals dropped\n",
       ull(t.seeds), seconds, ull(s.events), ull(s.leaders), ull(s.committed), ull(s.reads),
-      ull(s.crashes), ull(s.liveness_ticks_max));
+      ull(s.crashes), ull(s.liveness_ticks_max), ull(s.dropped));
 }
 
 }  // namespace

@@ -109,6 +109,16 @@ void Member::handle(core::Ready& ready) {
   if (ready.soft_state) note_soft_state(*ready.soft_state);
   apply(ready.committed);
   note_reads(ready);
+  note_dropped(ready);
+}
+
+void Member::note_dropped(const core::Ready& ready) {
+  for (const core::DroppedProposal& d : ready.dropped_proposals) {
+    world_.log("n%llu proposal %s dropped (reason %d)", ull(id_), d.data.c_str(),
+               static_cast<int>(d.reason));
+    world_.checker.on_dropped(id_, d.data);
+    ++world_.stats.dropped;
+  }
 }
 
 // Steps 1 and 4 of the contract: one disk write per Ready; the shadow log

@@ -62,6 +62,7 @@ class Member {
   void note_soft_state(const core::SoftState& soft);
   void apply(const std::vector<pb::Entry>& committed);
   void note_reads(const core::Ready& ready);
+  void note_dropped(const core::Ready& ready);
   void answer_reads();
   void maybe_crash_after_vote(const core::Ready& ready);
   void maybe_isolate(double chance);

@@ -79,7 +79,11 @@ void describe_body(const pb::Message& m, std::ostringstream& out) {
     const auto& r = m.read_index_response();
     out << "ReadIndexResp index=" << r.read_index() << (r.rejected() ? " rejected" : "");
   } else if (m.has_propose()) {
-    out << "Propose n=" << m.propose().entries_size();
+    out << "Propose n=" << m.propose().entries_size() << " seq=" << m.propose().seq();
+  } else if (m.has_propose_response()) {
+    const auto& r = m.propose_response();
+    out << "ProposeResp seq=" << r.seq() << " refused=" << r.rejected_size()
+        << " reason=" << r.reason();
   } else {
     out << "?";
   }

@@ -68,6 +68,7 @@ struct Stats {
   std::uint64_t reads = 0;
   std::uint64_t crashes = 0;
   std::uint64_t proposals = 0;
+  std::uint64_t dropped = 0;  // proposals reported certainly not appended
   std::uint64_t liveness_ticks_max = 0;
 };
 

@@ -76,6 +76,7 @@ void Cluster::process(NodeId id) {
   if (!ready.committed.empty()) m.core->on_applied(ready.committed.back().index());
   m.reads.insert(m.reads.end(), ready.reads.begin(), ready.reads.end());
   m.failed_reads.insert(m.failed_reads.end(), ready.failed_reads.begin(), ready.failed_reads.end());
+  m.dropped.insert(m.dropped.end(), ready.dropped_proposals.begin(), ready.dropped_proposals.end());
   if (m.auto_persist) persist(id);
 }
 

@@ -32,6 +32,7 @@ struct Member {
   std::vector<pb::Entry> applied;
   std::vector<ReadState> reads;
   std::vector<std::uint64_t> failed_reads;
+  std::vector<DroppedProposal> dropped;
 };
 
 class Cluster {
