@@ -94,9 +94,9 @@ class RequestParser {
   // llhttp 8.1 (non-strict build) skips the two bytes after a chunk's data
   // without checking that they are CRLF. We collect them (they may straddle
   // feed() calls) and check them in on_chunk_complete.
-  std::uint64_t chunk_left_ = 0;     // data bytes of the current chunk still to come
-  bool chunk_end_pending_ = false;   // a chunk's data ended; its CRLF is being collected
-  std::string chunk_end_;            // the bytes after the data so far (at most 2)
+  std::uint64_t chunk_left_ = 0;    // data bytes of the current chunk still to come
+  bool chunk_end_pending_ = false;  // a chunk's data ended; its CRLF is being collected
+  std::string chunk_end_;           // the bytes after the data so far (at most 2)
   bool complete_ = false;
   bool expect_continue_ = false;
   int error_status_ = 0;

@@ -205,11 +205,11 @@ TEST_CASE("Expect: 100-continue is reported once, only for requests with a body"
 // bad chunk length left the connection waiting instead of answering 400.
 TEST_CASE("chunk data must be followed by CRLF however the bytes are split") {
   const std::string head = "PUT /kv/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const std::string& body : {std::string("2\r\nabXY3\r\ncde\r\n0\r\n\r\n"),
-                                 std::string("2\r\nabcdef\r\n0\r\n\r\n"),
-                                 std::string("2\r\nab\r\r0\r\n\r\n"),
-                                 std::string("2\r\nab\n\n0\r\n\r\n")}) {
-    for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{1000}}) {
+  for (const std::string& body :
+       {std::string("2\r\nabXY3\r\ncde\r\n0\r\n\r\n"), std::string("2\r\nabcdef\r\n0\r\n\r\n"),
+        std::string("2\r\nab\r\r0\r\n\r\n"), std::string("2\r\nab\n\n0\r\n\r\n")}) {
+    for (const std::size_t piece :
+         {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{1000}}) {
       INFO(body << " in pieces of " << piece);
       RequestParser parser{Limits{}};
       Status last = Status::kNeedMore;
@@ -222,7 +222,8 @@ TEST_CASE("chunk data must be followed by CRLF however the bytes are split") {
   }
   // Well-formed chunked bodies still parse, also pipelined and split anywhere.
   const std::string good = head + "2\r\nab\r\n3;ext=1\r\ncde\r\n0\r\nX-T: 1\r\n\r\n";
-  for (const std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{1000}}) {
+  for (const std::size_t piece :
+       {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{1000}}) {
     INFO("piece " << piece);
     RequestParser parser{Limits{}};
     Status last = Status::kNeedMore;
