@@ -810,6 +810,20 @@ class ClusterTestCase(unittest.TestCase):
         return list(self.__dict__.get("_clusters", [])) + list(type(self)._class_clusters)
 
 
+class SharedClusterTestCase(ClusterTestCase):
+    """One 3-member cluster for the whole class; each test starts with
+    self.lead (the current leader) and self.fol (its followers)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = cls.class_cluster(3)
+        cls.c.wait_for_leader(timeout=10)
+
+    def setUp(self):
+        self.lead = self.c.wait_for_leader(timeout=10)
+        self.fol = self.c.followers(self.lead)
+
+
 class _LogDumpingResult(unittest.TextTestResult):
     def _dump(self, test) -> None:
         clusters = test.all_clusters() if hasattr(test, "all_clusters") else []

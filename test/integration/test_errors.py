@@ -11,16 +11,7 @@ import harness  # noqa: E402
 from harness import kv_path  # noqa: E402
 
 
-class Errors(harness.ClusterTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = cls.class_cluster(3)
-        cls.c.wait_for_leader(timeout=10)
-
-    def setUp(self):
-        self.lead = self.c.wait_for_leader(timeout=10)
-        self.fol = self.c.followers(self.lead)
-
+class Errors(harness.SharedClusterTestCase):
     def assertError(self, r, status, what):
         self.assertEqual(r.status, status, f"{what}: {r}")
         ctype = r.headers.get("content-type", "")

@@ -10,16 +10,7 @@ import harness  # noqa: E402
 from harness import kv_path  # noqa: E402
 
 
-class KvApi(harness.ClusterTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = cls.class_cluster(3)
-        cls.c.wait_for_leader(timeout=10)
-
-    def setUp(self):
-        self.lead = self.c.wait_for_leader(timeout=10)
-        self.fol = self.c.followers(self.lead)
-
+class KvApi(harness.SharedClusterTestCase):
     def key(self, suffix=""):
         return f"{self._testMethodName}{suffix}"
 
