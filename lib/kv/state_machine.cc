@@ -1,5 +1,7 @@
 #include "kv/state_machine.h"
 
+#include <algorithm>
+
 namespace raftkv::kv {
 
 ApplyOutcome StateMachine::apply(const pb::KvCommand& command) {
@@ -33,14 +35,35 @@ const std::string* StateMachine::get(std::string_view key) const {
   return it == data_.end() ? nullptr : &it->second;
 }
 
-void StateMachine::put(const std::string& key, const std::string& value) {
-  auto [it, inserted] = data_.try_emplace(key);
-  if (inserted) {
-    payload_bytes_ += key.size();
-  } else {
-    payload_bytes_ -= it->second.size();
+void StateMachine::for_each(const PairVisitor& visit) const {
+  for (const auto& [key, value] : data_) visit(key, value);
+}
+
+void StateMachine::clear(std::size_t expected_keys) {
+  // Swapping with a fresh map frees the buckets too (clear() keeps them).
+  decltype(data_) empty;
+  data_.swap(empty);
+  payload_bytes_ = 0;
+  // A hint from a snapshot header: capped so that a wrong count cannot
+  // allocate an absurd bucket array up front.
+  constexpr std::size_t kMaxReserve = std::size_t{1} << 26;
+  if (expected_keys > 0) data_.reserve(std::min(expected_keys, kMaxReserve));
+}
+
+void StateMachine::restore(std::string_view key, std::string_view value) {
+  put(key, value);
+}
+
+void StateMachine::put(std::string_view key, std::string_view value) {
+  // find() first: a key that exists is not copied just to be looked up.
+  const auto it = data_.find(key);
+  if (it == data_.end()) {
+    data_.emplace(std::string(key), std::string(value));
+    payload_bytes_ += key.size() + value.size();
+    return;
   }
-  it->second = value;
+  payload_bytes_ -= it->second.size();
+  it->second.assign(value);
   payload_bytes_ += value.size();
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -30,13 +31,27 @@ class StateMachine {
   // Bytes of keys and values held (not counting container overhead).
   std::size_t payload_bytes() const { return payload_bytes_; }
 
+  // Snapshots. for_each() visits every pair once, in no particular order;
+  // `visit` must not modify the state machine. The snapshot taker calls it
+  // in a forked child, so it allocates nothing and takes no locks.
+  using PairVisitor = std::function<void(std::string_view key, std::string_view value)>;
+  void for_each(const PairVisitor& visit) const;
+
+  // Replacing the whole state from a snapshot: clear(), then restore() every
+  // pair of the file. clear() releases the map's memory (a snapshot install
+  // must not hold the old and the new state at once); `expected_keys`
+  // pre-sizes the table to avoid rehashing during a large load (a hint only).
+  // restore() of a key already present replaces it, as a put would.
+  void clear(std::size_t expected_keys = 0);
+  void restore(std::string_view key, std::string_view value);
+
  private:
   // Transparent hashing lets get() look up a string_view without a copy.
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  void put(const std::string& key, const std::string& value);
+  void put(std::string_view key, std::string_view value);
   ApplyOutcome erase(const std::string& key);
 
   std::unordered_map<std::string, std::string, Hash, std::equal_to<>> data_;

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <string>
+
 #include "kv/command.h"
 #include "kv/state_machine.h"
 
@@ -75,4 +78,57 @@ TEST_CASE("commands encode, decode and describe") {
   CHECK(raftkv::kv::describe_command(back) == "cas k\\x0a prev=p value=v");
   CHECK(raftkv::kv::describe_command(command(KvCommand::DELETE, "x")) == "delete x");
   CHECK_FALSE(raftkv::kv::decode_command(std::string("\xff\xff\xff", 3), &back));
+}
+
+TEST_CASE("for_each visits every pair exactly once") {
+  StateMachine sm;
+  for (int i = 0; i < 1000; ++i) {
+    sm.apply(command(KvCommand::PUT, "k" + std::to_string(i), "v" + std::to_string(i)));
+  }
+  sm.apply(command(KvCommand::DELETE, "k7"));
+  std::map<std::string, std::string> seen;
+  sm.for_each([&](std::string_view key, std::string_view value) {
+    CHECK(seen.emplace(std::string(key), std::string(value)).second);
+  });
+  CHECK(seen.size() == 999);
+  CHECK(seen.count("k7") == 0);
+  CHECK(seen.at("k123") == "v123");
+}
+
+TEST_CASE("clear and restore replace the whole state, payload bytes included") {
+  StateMachine source;
+  source.apply(command(KvCommand::PUT, "a", "1"));
+  source.apply(command(KvCommand::PUT, std::string("b\0", 2), std::string("\0\0\0", 3)));
+  source.apply(command(KvCommand::PUT, "c", ""));
+
+  StateMachine target;
+  target.apply(command(KvCommand::PUT, "old", "value that must vanish"));
+  target.apply(command(KvCommand::PUT, "a", "stale"));
+  target.clear(source.key_count());
+  CHECK(target.key_count() == 0);
+  CHECK(target.payload_bytes() == 0);
+  source.for_each(
+      [&](std::string_view key, std::string_view value) { target.restore(key, value); });
+
+  CHECK(target.key_count() == 3);
+  CHECK(target.payload_bytes() == source.payload_bytes());
+  CHECK(target.payload_bytes() == 1 + 1 + 2 + 3 + 1);
+  CHECK(target.get("old") == nullptr);
+  CHECK(*target.get("a") == "1");
+  CHECK(*target.get(std::string("b\0", 2)) == std::string("\0\0\0", 3));
+  REQUIRE(target.get("c"));
+  CHECK(target.get("c")->empty());
+}
+
+TEST_CASE("restore of a key already present replaces it and keeps payload bytes right") {
+  StateMachine sm;
+  sm.clear();
+  sm.restore("k", "12345");
+  sm.restore("k", "12");
+  CHECK(sm.key_count() == 1);
+  CHECK(sm.payload_bytes() == 3);
+  CHECK(*sm.get("k") == "12");
+  // Commands keep working on a restored state.
+  CHECK(sm.apply(command(KvCommand::CAS, "k", "xyz", "12")) == ApplyOutcome::kOk);
+  CHECK(sm.payload_bytes() == 4);
 }
