@@ -5,8 +5,12 @@
 namespace raftkv::storage {
 
 std::uint32_t crc32_of(const void* data, std::size_t size) {
+  return crc32_extend(static_cast<std::uint32_t>(crc32(0L, Z_NULL, 0)), data, size);
+}
+
+std::uint32_t crc32_extend(std::uint32_t start, const void* data, std::size_t size) {
   // zlib takes uInt lengths; feed it in chunks so that huge buffers work too.
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uLong crc = start;
   const auto* p = static_cast<const Bytef*>(data);
   while (size > 0) {
     const uInt chunk = size > (1u << 30) ? (1u << 30) : static_cast<uInt>(size);

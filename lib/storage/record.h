@@ -29,6 +29,9 @@ enum class RecordType : std::uint8_t { kEntry = 1 };
 
 // zlib's crc32 over `size` bytes.
 std::uint32_t crc32_of(const void* data, std::size_t size);
+// Extends a running crc32 (start from crc32_of(nullptr, 0) == 0) with more
+// bytes: crc32_extend(crc32_of(a), b) == crc32_of(a + b). For streams.
+std::uint32_t crc32_extend(std::uint32_t crc, const void* data, std::size_t size);
 
 // Little-endian fixed-width helpers shared by every on-disk structure.
 void put_u32(std::string* out, std::uint32_t value);

@@ -38,11 +38,22 @@ namespace raftkv::storage {
 
 inline constexpr char kSnapshotMagic[8] = {'R', 'K', 'V', 'S', 'N', 'A', 'P', '\0'};
 inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+// Bytes of the header before the serialized meta (offsets 0 .. 39).
+inline constexpr std::size_t kSnapshotFixedHeaderBytes = 40;
+// Guards against absurd lengths in a damaged file (a configuration is tiny;
+// a pair holds what one log entry carried, see kMaxRecordBody).
+inline constexpr std::uint32_t kMaxSnapshotMetaBytes = 1u << 20;
+inline constexpr std::uint64_t kMaxSnapshotPairBytes = 256ull << 20;
+// Reads and writes go through a buffer of about this size (it grows only
+// to hold one pair larger than this).
+inline constexpr std::size_t kSnapshotBufferBytes = 1u << 20;
 
 // "snapshot-00000000000000000100-00000000000000000003.snap" for index 100, term 3.
 std::string snapshot_file_name(std::uint64_t index, std::uint64_t term);
 // True (and index, term) if `name` is exactly a snapshot file name (not *.tmp).
 bool parse_snapshot_file_name(std::string_view name, std::uint64_t* index, std::uint64_t* term);
+// True (and index, term) for "<snapshot file name>.tmp": a file being written.
+bool parse_snapshot_tmp_name(std::string_view name, std::uint64_t* index, std::uint64_t* term);
 
 // Blocking writer (used in a forked child and in tests). Writes path+".tmp";
 // finish() fills the header, fdatasyncs, renames to `path`, fsyncs the
@@ -61,9 +72,8 @@ class SnapshotWriter {
   SnapshotWriter& operator=(const SnapshotWriter&) = delete;
 
  private:
-  SnapshotWriter(std::string dir, std::string path, int fd, std::string header);
+  SnapshotWriter(std::string dir, std::string path, int fd, std::string meta_bytes);
   bool flush_buffer(std::string* error);
-  bool write_at(const std::string& bytes, std::uint64_t offset, std::string* error);
   bool fail(const std::string& what, int err, std::string* error);
   void discard();
 
@@ -71,8 +81,8 @@ class SnapshotWriter {
   std::string path_;      // the final name
   std::string tmp_path_;  // path_ + ".tmp"
   int fd_ = -1;
-  std::string header_;  // with placeholder size/crc fields until finish()
-  std::string buffer_;  // body bytes not yet written
+  std::string meta_bytes_;  // the serialized SnapshotMeta of the header
+  std::string buffer_;      // body bytes not yet written
   std::uint64_t body_bytes_ = 0;
   std::uint32_t body_crc_ = 0;
   std::uint64_t pair_count_ = 0;
@@ -105,7 +115,11 @@ bool read_snapshot(const std::string& path, SnapshotInfo* info,
 std::vector<std::string> list_snapshots(const std::string& dir);
 
 // Removes all snapshot files but the newest `keep` (>= 1) and every leftover
-// *.snap.tmp; fsyncs the directory. Returns 0 or a negative errno.
+// *.snap.tmp; fsyncs the directory. Returns 0 or a negative errno (-EINVAL
+// for keep == 0). A *.snap.tmp newer than the newest kept snapshot is left
+// alone: it may be a snapshot being taken or received right now (the
+// daemon runs both while the loop goes on); recovery removes every *.tmp at
+// the next open, when nothing can be writing.
 int prune_snapshots(const std::string& dir, std::size_t keep);
 
 }  // namespace raftkv::storage
