@@ -1,6 +1,8 @@
 #include "daemon/http_api.h"
 
 #include <algorithm>
+#include <charconv>
+#include <optional>
 
 #include "http/json.h"
 #include "http/url.h"
@@ -50,6 +52,17 @@ bool bool_param(const std::vector<std::pair<std::string, std::string>>& params,
   else
     return false;
   return true;
+}
+
+// A member id: decimal digits only (0 is a valid id; kNoNode is not).
+std::optional<core::NodeId> parse_member_id(const std::string& text) {
+  core::NodeId value = 0;
+  const char* last = text.data() + text.size();
+  const auto [end, error] = std::from_chars(text.data(), last, value);
+  if (text.empty() || error != std::errc() || end != last || value == core::kNoNode) {
+    return std::nullopt;
+  }
+  return value;
 }
 
 int http_status(RequestStatus status) {
@@ -120,6 +133,8 @@ void HttpApi::route(Call call, const http::Request& request) {
     status(std::move(call));
   else if (path == "/members")
     members(std::move(call));
+  else if (path == "/leader")
+    transfer_leadership(std::move(call), *params);
   else if (path == "/metrics") {
     http::Response response;
     response.content_type = "text/plain; version=0.0.4";
@@ -270,6 +285,39 @@ void HttpApi::goraft_get(Call call, const Params& params) {
     return reply_error(call, 400, "relaxed must be true or false");
   }
   get(std::move(call), *key, relaxed);
+}
+
+// POST /leader?to=ID: answers once the target leads; the codes are in
+// docs/http-api.md.
+void HttpApi::transfer_leadership(Call call, const Params& params) {
+  const std::string problem = unexpected_param(params, {"to"});
+  if (!problem.empty()) return reply_error(call, 400, problem);
+  const std::string* to = find_param(params, "to");
+  if (to == nullptr) return reply_error(call, 400, "parameter 'to' (a member id) required");
+  const std::optional<core::NodeId> target = parse_member_id(*to);
+  if (!target) return reply_error(call, 400, "'to' must be a member id (a decimal number)");
+  node_->transfer_leadership(
+      *target, [this, call = std::move(call)](const TransferOutcome& outcome) mutable {
+        finish_transfer(std::move(call), outcome);
+      });
+}
+
+void HttpApi::finish_transfer(Call call, const TransferOutcome& outcome) {
+  switch (outcome.status) {
+    case TransferStatus::kLeads: {
+      http::Response response;
+      response.body = "{\"leader\": " + std::to_string(outcome.leader) +
+                      ", \"term\": " + std::to_string(outcome.term) + "}";
+      return reply(call, std::move(response));
+    }
+    case TransferStatus::kNotVoter:
+      return reply_error(call, 409, outcome.reason);
+    case TransferStatus::kNotLeader:
+    case TransferStatus::kFailed:
+      return reply_error(call, 503, outcome.reason);
+    case TransferStatus::kTimeout:
+      return reply_error(call, 504, outcome.reason);
+  }
 }
 
 void HttpApi::reply_for(Call& call, const RequestResult& result) {

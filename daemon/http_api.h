@@ -49,6 +49,8 @@ class HttpApi {
   void goraft_get(Call call, const Params& params);
   void status(Call call);
   void members(Call call);
+  void transfer_leadership(Call call, const Params& params);
+  void finish_transfer(Call call, const TransferOutcome& outcome);
   void answer_value(Call call, const std::string& key);
   void append_storage_metrics(std::string& out) const;
   void append_transport_metrics(std::string& out) const;

@@ -93,6 +93,7 @@ void RaftNode::tick() {
   const std::size_t before = pending_.size();
   pending_.expire(now_ms());
   metrics_.requests_timed_out += before - pending_.size();
+  transfers_.on_tick(now_ms(), soft_state_);
 }
 
 std::uint64_t RaftNode::now_ms() const {
@@ -203,7 +204,10 @@ void RaftNode::flush_after_persist() {
 
 void RaftNode::send_all(std::vector<pb::Message>& messages) {
   if (shutting_down_) return;
-  for (pb::Message& message : messages) transport_->send(std::move(message));
+  for (pb::Message& message : messages) {
+    if (message.has_timeout_now()) transfers_.on_timeout_now_sent(message.to());
+    transport_->send(std::move(message));
+  }
 }
 
 void RaftNode::apply(std::vector<pb::Entry>& entries) {
@@ -294,6 +298,7 @@ void RaftNode::note_soft_state(const core::SoftState& soft) {
   }
   soft_state_ = soft;
   if (on_soft_state_) on_soft_state_(soft_state_);
+  transfers_.on_soft_state(soft_state_);
 }
 
 void RaftNode::fail(const std::string& reason) {
@@ -302,6 +307,40 @@ void RaftNode::fail(const std::string& reason) {
   RKV_ERROR(kLog, "%s; this member stops acknowledging anything", reason.c_str());
   pending_.fail_all({RequestStatus::kTimeout, 0, "member failed: disk error; outcome unknown"});
   if (on_fatal_) on_fatal_();
+}
+
+void RaftNode::transfer_leadership(core::NodeId target, TransferCallback done) {
+  const core::Status now = core_->status();
+  if (now.leader == target && target != core::kNoNode) {
+    done({TransferStatus::kLeads, target, now.term, ""});
+    return;
+  }
+  if (shutting_down_ || !fatal_error_.empty()) {
+    done({TransferStatus::kNotLeader, core::kNoNode, now.term, "member unavailable"});
+    return;
+  }
+  switch (core_->transfer_leadership(target)) {
+    case core::TransferResult::kAlreadyLeader:
+      done({TransferStatus::kLeads, config_.node_id, now.term, ""});
+      return;
+    case core::TransferResult::kNotLeader:
+      done({TransferStatus::kNotLeader, now.leader, now.term,
+            now.leader == core::kNoNode ? "no leader known"
+                                        : "not the leader: send POST /leader to the leader"});
+      return;
+    case core::TransferResult::kUnknownTarget:
+      done({TransferStatus::kNotVoter, now.leader, now.term,
+            "the target is not a voting member of the configuration"});
+      return;
+    case core::TransferResult::kStarted:
+      break;
+  }
+  // The core abandons a transfer after election_ticks ticks; one more tick
+  // and a heartbeat of margin cover the phase of the tick timer.
+  const std::uint64_t abandon_at =
+      now_ms() + config_.election_timeout_ms + 2 * config_.heartbeat_interval_ms;
+  transfers_.add(config_.node_id, target, now.term, abandon_at,
+                 now_ms() + config_.request_timeout_ms, std::move(done));
 }
 
 core::Status RaftNode::status() const {
@@ -315,6 +354,8 @@ void RaftNode::shutdown(std::function<void()> done) {
   shutting_down_ = true;
   // Writes already proposed may still commit: their outcome is unknown.
   pending_.fail_all({RequestStatus::kTimeout, 0, "member shutting down; outcome unknown"});
+  transfers_.fail_all({TransferStatus::kTimeout, core::kNoNode, 0,
+                       "member shutting down; the transfer's outcome is unknown"});
   on_closed_ = std::move(done);
   auto close_one = [](uv_handle_t* handle) {
     auto* self = static_cast<RaftNode*>(handle->data);

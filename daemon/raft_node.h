@@ -22,6 +22,7 @@
 
 #include "core/core.h"
 #include "daemon/config.h"
+#include "daemon/leader_transfers.h"
 #include "daemon/pending_requests.h"
 #include "kv.pb.h"
 #include "kv/state_machine.h"
@@ -59,6 +60,12 @@ class RaftNode {
   // Confirms a linearizable read; `done` runs with kOk once the local state
   // machine may answer it.
   void linearizable_read(RequestCallback done);
+
+  // Hands leadership to voter `target` (POST /leader). `done` runs once the
+  // target leads, the transfer failed or the request timed out (see
+  // leader_transfers.h), or at once when the target already leads, this
+  // member does not lead or the target is not a voter.
+  void transfer_leadership(core::NodeId target, TransferCallback done);
 
   const kv::StateMachine& state_machine() const { return state_machine_; }
   core::Status status() const;
@@ -115,6 +122,7 @@ class RaftNode {
   std::function<void()> on_closed_;
 
   PendingRequests pending_;
+  LeaderTransfers transfers_;
   ReadsAwaitingApply reads_awaiting_apply_;
   std::uint64_t request_id_base_ = 0;
   std::uint64_t request_counter_ = 0;
