@@ -13,9 +13,17 @@ member, and checks:
   2. no lost acknowledged write: final linearizable and stale reads agree on
      every member, and with the history (they are part of it);
   3. every member's log agrees (raftkv-dump --json of each data dir, entry
-     by entry up to the common commit index), else /status commit indexes;
+     by entry up to the common commit index, where two or more logs still
+     hold the entry), else /status commit indexes; with snapshots, each
+     member's newest snapshot (index, term) is committed, agrees with the
+     others' logs and snapshots, and its log goes on right after it;
   4. no two leaders in one term among the /status answers seen; every
      answer is one the contract allows.
+
+Snapshot mode (--snapshot-entries N, with a small --snapshot-trailing):
+members compact their logs all the time, so members that come back from a
+kill or a partition are brought up to date by InstallSnapshot; the run also
+fails if no member installed a snapshot.
 
 Exit: 0 all checks passed; 1 a check failed (run dir kept, the smallest
 non-linearizable sub-history printed); 2 bad command line; 77 no daemon
@@ -53,6 +61,9 @@ import netns  # noqa: E402
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 DAEMON_FLAGS = ["--heartbeat-interval", "50", "--election-timeout", "500",
                 "--request-timeout", "800"]
+# --snapshot-trailing when only --snapshot-entries is given: small, so that a
+# member that was down or cut off for a few seconds needs InstallSnapshot.
+DEFAULT_SNAPSHOT_TRAILING = 20
 EVENT_KINDS = ["kill", "pause-leader", "isolate-leader", "split", "net-degrade"]
 
 
@@ -140,6 +151,9 @@ class Runner:
         self.witness_text = ""
         self.cleaned = False
         self.mode = "netns"
+        # Snapshots installed per member life, keyed (member, start count):
+        # a restart resets the daemon's counters.
+        self.installs: dict[tuple[int, int], float] = {}
 
     # ---- environment ----------------------------------------------------
     def setup(self) -> None:
@@ -189,7 +203,7 @@ class Runner:
         if self.net:
             kw = dict(hosts=[self.net.addr(i) for i in range(a.nodes)], netns=self.net.member_ns,
                       fixed_ports=(netns.Net.RAFT_PORT, netns.Net.HTTP_PORT))
-        self.cluster = harness.Cluster(n=a.nodes, extra_args=DAEMON_FLAGS, name="fault",
+        self.cluster = harness.Cluster(n=a.nodes, extra_args=daemon_flags(a), name="fault",
                                        fast=False, start=False, keep=True, **kw)
         self.run_dir = self.cluster.tmp
         say(f"run dir: {self.run_dir}")
@@ -331,6 +345,22 @@ class Runner:
         except harness.Timeout:
             return None
 
+    def sample_installs(self, ids=None) -> None:
+        """Records each member's count of installed snapshots (/metrics)."""
+        for i in (range(self.a.nodes) if ids is None else ids):
+            m = self.cluster.members[i]
+            if not m.running() or m.paused:
+                continue
+            r = self.cluster.try_request(i, "GET", "/metrics", timeout=2.0)
+            if r is None or r.status != 200:
+                continue
+            n = snapshot_installs(r.text())
+            key = (i, m.starts)
+            self.installs[key] = max(n, self.installs.get(key, 0))
+
+    def total_installs(self) -> int:
+        return int(sum(self.installs.values()))
+
     # ---- nemesis --------------------------------------------------------
     def hold(self, seconds: float, end: float) -> None:
         """Pacing by time (the nemesis schedule), cut at the run's end."""
@@ -340,6 +370,7 @@ class Runner:
     def nem_kill(self, end: float) -> None:
         c = self.cluster
         i = self.rng.choice([m.id for m in c.members if m.running()])
+        self.sample_installs([i])
         self.event("kill", "start", member=i, signal="SIGKILL")
         c.kill9(i)
         self.hold(self.rng.uniform(*self.a.hold), end)
@@ -565,29 +596,9 @@ class Runner:
                    "stale reads of every key instead")
             say(f"log check: {how}")
             return how
-        logs = {}
+        logs, snaps, below = {}, {}, {}
         for m in c.members:
-            r = subprocess.run([dump, m.data_dir, "--json"], capture_output=True, text=True,
-                               timeout=120)
-            with open(os.path.join(self.run_dir, f"dump-{m.id}.jsonl"), "w") as f:
-                f.write(r.stdout)
-            if r.returncode != 0:
-                self.failures.append(f"raftkv-dump of member {m.id} exit {r.returncode}: "
-                                     f"{r.stderr.strip()[-300:]}")
-            log = {}
-            for line in r.stdout.splitlines():
-                try:
-                    d = json.loads(line)
-                except ValueError:
-                    continue
-                if d.get("type") == "truncate":
-                    kt = d["keep_through"]
-                    for idx in [x for x in log if x > kt]:
-                        del log[idx]
-                elif d.get("type") == "entry":
-                    log[d["index"]] = (d["term"], d.get("entry_type"),
-                                       json.dumps(d.get("command"), sort_keys=True))
-            logs[m.id] = log
+            snaps[m.id], logs[m.id], below[m.id] = self.read_dump(dump, m)
         upto = min((v for v in commits.values() if isinstance(v, int)), default=0)
         compared = 0
         bad = []
@@ -605,10 +616,79 @@ class Runner:
                                  f"{have}")
         how = (f"raftkv-dump --json of every data dir: {compared} committed indexes "
                f"(1..{upto}) compared entry by entry (term, type, command); "
-               f"{len(bad)} mismatches; entries not in a member's log files "
-               f"(compacted): {missing}")
+               f"{len(bad)} mismatches; entries not in a member's log (compacted): {missing}")
+        if any(snaps.values()) or self.a.snapshot_entries:
+            how += "; " + self.check_snapshot_metadata(snaps, logs, upto, below)
         say(f"log check: {how}")
         return how
+
+    def read_dump(self, dump: str, m) -> tuple[Optional[tuple[int, int]], dict, int]:
+        """Runs raftkv-dump --json on member m's data dir (saved as
+        dump-<id>.jsonl). Returns (its newest snapshot's (index, term) or
+        None, its log {index: (term, type, command)} after truncations and
+        without the entries its snapshot covers, how many such covered
+        entries its segments still hold)."""
+        r = subprocess.run([dump, m.data_dir, "--json"], capture_output=True, text=True,
+                           timeout=120)
+        with open(os.path.join(self.run_dir, f"dump-{m.id}.jsonl"), "w") as f:
+            f.write(r.stdout)
+        if r.returncode != 0:
+            self.failures.append(f"raftkv-dump of member {m.id} exit {r.returncode}: "
+                                 f"{r.stderr.strip()[-300:]}")
+        snap: Optional[tuple[int, int]] = None
+        log = {}
+        for line in r.stdout.splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if d.get("type") == "snapshot" and d.get("present", True) \
+                    and isinstance(d.get("index"), int):
+                if snap is None or d["index"] > snap[0]:
+                    snap = (d["index"], d.get("term"))
+            elif d.get("type") == "truncate":
+                kt = d["keep_through"]
+                for idx in [x for x in log if x > kt]:
+                    del log[idx]
+            elif d.get("type") == "entry":
+                log[d["index"]] = (d["term"], d.get("entry_type"),
+                                   json.dumps(d.get("command"), sort_keys=True))
+        # Entries up to the snapshot's index are no longer part of the log
+        # (segments are deleted whole, so some may still be on disk).
+        covered = [x for x in log if snap is not None and x <= snap[0]]
+        for idx in covered:
+            del log[idx]
+        return snap, log, len(covered)
+
+    def check_snapshot_metadata(self, snaps: dict, logs: dict, upto: int, below: dict) -> str:
+        """A snapshot stands for the committed log up to its index: its index
+        is committed, its term is the term every other member has at that
+        index (in its log or in its own snapshot), and a member's log goes on
+        from its snapshot without a gap."""
+        bad = []
+        for i, snap in snaps.items():
+            if snap is None:
+                continue
+            index, term = snap
+            if index > upto:
+                bad.append(f"member {i}'s snapshot at {index} is past the commit index {upto}")
+            for j in snaps:
+                if j == i:
+                    continue
+                other = logs[j].get(index, (None,))[0]
+                if snaps[j] is not None and snaps[j][0] == index:
+                    other = snaps[j][1]
+                if other is not None and other != term:
+                    bad.append(f"member {i}'s snapshot ({index}, term {term}) vs member {j}'s "
+                               f"term {other} at that index")
+            if logs[i] and min(logs[i]) != index + 1:
+                bad.append(f"member {i}'s log starts at {min(logs[i])}, not right after its "
+                           f"snapshot at {index}")
+        for b in bad:
+            self.failures.append(f"snapshot metadata: {b}")
+        shown = {i: (f"{s[0]}/term {s[1]}" if s else "none") for i, s in snaps.items()}
+        return (f"snapshots (index/term) {shown} checked against each other's logs: "
+                f"{len(bad)} problems; covered entries still in segments: {below}")
 
     # ---- the run --------------------------------------------------------
     def run(self) -> int:
@@ -637,6 +717,10 @@ class Runner:
         sts = self.wait_converged(a.converge_timeout)
         self.final_reads()
         self.history.close()
+        self.sample_installs()
+        if a.snapshot_entries and self.total_installs() == 0:
+            self.failures.append("snapshot mode, but no member installed a snapshot from a "
+                                 "leader (/metrics): InstallSnapshot was not exercised")
         log_how = self.check_logs(sts)
 
         two = self.cluster.two_leaders_in_a_term()
@@ -684,6 +768,9 @@ class Runner:
             "ops_by_kind": by_kind, "nemesis_events": dict(ev),
             "probes": len(probes), "probe_stale_reads": sum(1 for p in probes if p["stale_read"]),
             "checker": res.status, "checker_seconds": round(check_time, 2),
+            "snapshot_entries": a.snapshot_entries,
+            "snapshot_trailing": a.snapshot_trailing if a.snapshot_entries else None,
+            "snapshots_installed": self.total_installs(),
             "log_check": log_how, "failures": self.failures, "run_dir": self.run_dir,
         }
         with open(os.path.join(self.run_dir, "summary.json"), "w") as f:
@@ -701,6 +788,10 @@ class Runner:
         print(f"  isolated-leader probes: {len(probes)}, stale reads among them: "
               f"{summary['probe_stale_reads']}")
         print(f"  linearizability: {res.status} ({res.history_size} ops, {check_time:.2f}s)")
+        if a.snapshot_entries:
+            print(f"  snapshots: every {a.snapshot_entries} entries, {a.snapshot_trailing} "
+                  f"trailing; installed from a leader: {self.total_installs()} (by member "
+                  f"and start: {dict(sorted(self.installs.items()))})")
         print(f"  log check: {log_how}")
         for nt in self.notes:
             print(f"  note: {nt}")
@@ -781,7 +872,36 @@ def replay_command(a: argparse.Namespace) -> str:
         parts.append("--no-netns")
     if a.nemesis:
         parts += ["--nemesis", ",".join(a.nemesis)]
+    if a.snapshot_entries:
+        parts += ["--snapshot-entries", str(a.snapshot_entries),
+                  "--snapshot-trailing", str(a.snapshot_trailing)]
     return shlex.join(parts)
+
+
+def daemon_flags(a: argparse.Namespace) -> list[str]:
+    flags = list(DAEMON_FLAGS)
+    if a.snapshot_entries:
+        flags += ["--snapshot-entries", str(a.snapshot_entries),
+                  "--snapshot-trailing", str(a.snapshot_trailing)]
+    return flags
+
+
+def snapshot_installs(metrics_text: str) -> float:
+    """Snapshots a member installed from a leader, from its /metrics: the
+    sum of its counters named *snapshot*install*_total (not sent/failed)."""
+    total = 0.0
+    for line in metrics_text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, value = line.rpartition(" ")
+        base = name.split("{")[0]
+        if "snapshot" in base and "install" in base and base.endswith("_total") \
+                and "sent" not in base and "fail" not in base:
+            try:
+                total += float(value)
+            except ValueError:
+                pass
+    return total
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -819,9 +939,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check-deadline", type=float, default=300.0,
                    help="seconds the linearizability search may take (300)")
     p.add_argument("--keep", action="store_true", help="keep the run dir on success too")
+    p.add_argument("--snapshot-entries", type=int, default=None, metavar="N",
+                   help="snapshot mode: every raftkvd snapshots every N applied entries; the "
+                        "run fails unless some member installs a snapshot from a leader")
+    p.add_argument("--snapshot-trailing", type=int, default=DEFAULT_SNAPSHOT_TRAILING,
+                   metavar="N", help="with --snapshot-entries: log entries kept behind a "
+                                     f"snapshot ({DEFAULT_SNAPSHOT_TRAILING})")
     a = p.parse_args(argv)
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "big")
+    if a.snapshot_entries is not None and (a.snapshot_entries < 1 or a.snapshot_trailing < 0):
+        p.error("--snapshot-entries must be positive and --snapshot-trailing not negative")
     if a.duration <= 0 or a.clients < 1 or a.keys < 1 or a.client_timeout <= 0:
         p.error("--duration, --clients, --keys and --client-timeout must be positive")
     if a.nemesis:
