@@ -11,8 +11,9 @@ namespace raftkv::transport {
 
 enum class Lane { kControl = 0, kData = 1 };
 
-// kData: AppendEntries carrying entries, Propose. kControl: everything else,
-// including AppendEntries without entries (heartbeats).
+// kData: AppendEntries carrying entries, Propose, SnapshotChunk. kControl:
+// everything else, including AppendEntries without entries (heartbeats),
+// InstallSnapshot (metadata only) and SnapshotChunkAck.
 Lane lane_of(const pb::Message& message);
 
 }  // namespace raftkv::transport
