@@ -1,5 +1,6 @@
 #include "storage/batch.h"
 
+#include <algorithm>
 #include <cerrno>
 
 #include "storage/record.h"
@@ -13,7 +14,7 @@ int PendingBatch::add(std::optional<pb::HardState> hard_state, std::vector<pb::E
   }
   if (!entries.empty()) {
     const std::uint64_t first = entries.front().index();
-    if (first == 0 || first > last_index() + 1) return -EINVAL;
+    if (first == 0 || first < first_writable_ || first > last_index() + 1) return -EINVAL;
     if (first <= keep_) {
       // Reaches into the log as it was before this batch: truncate there.
       keep_ = first - 1;
@@ -25,6 +26,17 @@ int PendingBatch::add(std::optional<pb::HardState> hard_state, std::vector<pb::E
   }
   if (hard_state) hard_state_ = std::move(hard_state);
   return 0;
+}
+
+void PendingBatch::reset(std::uint64_t snapshot_index) {
+  reset_ = true;
+  keep_ = snapshot_index;
+  tail_.clear();
+  first_writable_ = snapshot_index + 1;
+}
+
+void PendingBatch::compact(std::uint64_t upto) {
+  compact_upto_ = std::max(compact_upto_.value_or(0), upto);
 }
 
 namespace {
@@ -47,18 +59,50 @@ bool must_roll(const SegmentChunk& chunk, std::uint64_t index, std::size_t recor
          index > chunk.first_index;
 }
 
-}  // namespace
+// The closed segments of the layout `segment_firsts` (after the plan's
+// deletes and new chunks) that hold nothing above `upto`.
+std::vector<std::uint64_t> compactable(const std::vector<std::uint64_t>& segment_firsts,
+                                       std::uint64_t upto) {
+  std::vector<std::uint64_t> out;
+  for (std::size_t i = 0; i + 1 < segment_firsts.size(); ++i) {
+    if (segment_firsts[i + 1] - 1 > upto) break;
+    out.push_back(segment_firsts[i]);
+  }
+  return out;
+}
 
-BatchPlan plan_batch(const PendingBatch& batch, const std::vector<std::uint64_t>& segment_firsts,
-                     std::uint64_t active_bytes, std::uint64_t segment_bytes) {
-  BatchPlan plan;
-  plan.hard_state = batch.hard_state();
-  if (batch.tail().empty()) return plan;
+// Segment first indexes once `plan` has run on `segment_firsts`.
+std::vector<std::uint64_t> layout_after(const BatchPlan& plan,
+                                        const std::vector<std::uint64_t>& segment_firsts) {
+  std::vector<std::uint64_t> firsts;
+  for (std::uint64_t first : segment_firsts) {
+    if (std::find(plan.delete_segments.begin(), plan.delete_segments.end(), first) ==
+        plan.delete_segments.end()) {
+      firsts.push_back(first);
+    }
+  }
+  for (const SegmentChunk& chunk : plan.chunks) {
+    if (chunk.new_segment) firsts.push_back(chunk.first_index);
+  }
+  return firsts;
+}
+
+// Plans the new records (plan.chunks) and the deletes they need first.
+void plan_entries(const PendingBatch& batch, const std::vector<std::uint64_t>& segment_firsts,
+                  std::uint64_t active_bytes, std::uint64_t segment_bytes, BatchPlan* out) {
+  BatchPlan& plan = *out;
+  if (batch.is_reset()) {
+    plan.reset = true;
+    plan.delete_segments.assign(segment_firsts.rbegin(), segment_firsts.rend());
+  }
+  if (batch.tail().empty()) return;
   const std::uint64_t first = batch.tail().front().index();
   SegmentChunk chunk;
-  if (segment_firsts.empty() || first < segment_firsts.back()) {
-    for (std::uint64_t segment : segment_firsts) {
-      if (segment >= first) plan.delete_segments.push_back(segment);
+  if (batch.is_reset()) {
+    chunk = new_chunk(first);
+  } else if (segment_firsts.empty() || first < segment_firsts.back()) {
+    for (auto it = segment_firsts.rbegin(); it != segment_firsts.rend(); ++it) {
+      if (*it >= first) plan.delete_segments.push_back(*it);
     }
     chunk = new_chunk(first);
   } else {
@@ -80,6 +124,18 @@ BatchPlan plan_batch(const PendingBatch& batch, const std::vector<std::uint64_t>
     ++plan.entries;
   }
   plan.chunks.push_back(std::move(chunk));
+}
+
+}  // namespace
+
+BatchPlan plan_batch(const PendingBatch& batch, const std::vector<std::uint64_t>& segment_firsts,
+                     std::uint64_t active_bytes, std::uint64_t segment_bytes) {
+  BatchPlan plan;
+  plan.hard_state = batch.hard_state();
+  plan_entries(batch, segment_firsts, active_bytes, segment_bytes, &plan);
+  if (batch.compact_upto()) {
+    plan.compact_segments = compactable(layout_after(plan, segment_firsts), *batch.compact_upto());
+  }
   return plan;
 }
 

@@ -41,9 +41,12 @@ struct WalMetrics {
   std::uint64_t bytes_written = 0;          // bytes of records, headers and hardstate
   std::uint64_t hard_state_writes = 0;
   std::uint64_t segments_created = 0;
-  std::uint64_t segments_deleted = 0;  // removed by truncation below a segment's start
-  std::uint64_t failed_writes = 0;     // write() calls completed with an error
-  LatencyHistogram fsync_latency;      // of every fdatasync counted in `fsyncs`
+  std::uint64_t segments_deleted = 0;    // every segment removed (truncation, compaction, reset)
+  std::uint64_t segments_compacted = 0;  // of those: removed by compact()
+  std::uint64_t log_resets = 0;          // reset() calls carried out
+  std::uint64_t log_bytes = 0;           // bytes of segment files on disk now
+  std::uint64_t failed_writes = 0;       // write() calls completed with an error
+  LatencyHistogram fsync_latency;        // of every fdatasync counted in `fsyncs`
 };
 
 }  // namespace raftkv::storage

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 
 #include "storage/file_util.h"
@@ -39,12 +40,16 @@ int scan_dir(const std::string& dir, DirScan* out) {
   for (const std::string& name : names) {
     std::uint64_t first = 0;
     // Names are zero-padded, so sorted names are sorted first indexes.
+    std::uint64_t term = 0;
     if (parse_segment_file_name(name, &first)) {
       out->segments.push_back(scan_segment(join_path(dir, name), first));
     } else if (name == kHardStateTmpName) {
       out->tmp_present = true;
+    } else if (parse_snapshot_tmp_name(name, &first, &term)) {
+      out->snapshot_tmps.push_back(join_path(dir, name));
     }
   }
+  out->snapshots = list_snapshots(dir);
   scan_hard_state(dir, out);
   return 0;
 }
@@ -54,10 +59,13 @@ std::string check_hard_state(const DirScan& scan) {
   if (scan.hard_state_present && !scan.hard_state_ok) {
     return corrupt_at(path, scan.hard_state_offset, scan.hard_state_problem);
   }
-  // The writer creates hardstate before any segment, so its absence next
-  // to segments means it was lost: refuse rather than forget a vote.
+  // The writer creates hardstate before any segment or snapshot, so its
+  // absence next to them means it was lost: refuse rather than forget a vote.
   if (!scan.hard_state_present && !scan.segments.empty()) {
     return corrupt_at(path, 0, "missing, but the log has segments");
+  }
+  if (!scan.hard_state_present && !scan.snapshots.empty()) {
+    return corrupt_at(path, 0, "missing, but the directory has snapshots");
   }
   return "";
 }
@@ -112,7 +120,7 @@ std::string replay_segment(const SegmentScan& segment, bool is_last, std::uint64
 }  // namespace
 
 std::string replay_log(const DirScan& scan, LogVisitor* visitor) {
-  std::uint64_t last = 0;  // snapshots will start this at the snapshot's index
+  std::uint64_t last = scan.segments.empty() ? 0 : scan.segments.front().first_index - 1;
   for (std::size_t i = 0; i < scan.segments.size(); ++i) {
     visitor->on_segment(scan.segments[i]);
     const std::string problem =
@@ -136,15 +144,34 @@ std::string torn_tail(const DirScan& scan) {
   return "";
 }
 
+void ExtentBuilder::on_segment(const SegmentScan& segment) {
+  if (extent_.first_segment.empty()) extent_.first_segment = segment.path;
+}
+
+void ExtentBuilder::on_truncate(std::uint64_t keep_through, const SegmentScan&,
+                                const ScannedRecord&) {
+  // replay_log never truncates below the first segment's first index.
+  extent_.terms.resize(keep_through + 1 - extent_.first);
+}
+
+void ExtentBuilder::on_entry(const SegmentScan&, const ScannedRecord& record) {
+  if (extent_.empty()) extent_.first = record.entry.index();
+  extent_.terms.push_back(record.entry.term());
+}
+
 namespace {
 
-class Assembler : public LogVisitor {
+// The entries themselves, alongside their extent.
+class Assembler : public ExtentBuilder {
  public:
   explicit Assembler(std::vector<pb::Entry>* entries) : entries_(entries) {}
-  void on_truncate(std::uint64_t keep_through, const SegmentScan&, const ScannedRecord&) override {
-    entries_->resize(keep_through);  // entries hold indexes 1..n at positions 0..n-1
+  void on_truncate(std::uint64_t keep_through, const SegmentScan& segment,
+                   const ScannedRecord& record) override {
+    ExtentBuilder::on_truncate(keep_through, segment, record);
+    entries_->resize(extent().terms.size());
   }
-  void on_entry(const SegmentScan&, const ScannedRecord& record) override {
+  void on_entry(const SegmentScan& segment, const ScannedRecord& record) override {
+    ExtentBuilder::on_entry(segment, record);
     entries_->push_back(record.entry);
   }
 
@@ -199,10 +226,66 @@ bool finish_dir(const DirScan& scan, std::string* error) {
   return true;
 }
 
+// Removes every *.snap.tmp: at open nothing can be writing one (we hold
+// the directory lock), so each is an interrupted snapshot write or receive.
+bool remove_snapshot_tmps(const DirScan& scan, std::string* error) {
+  for (const std::string& tmp : scan.snapshot_tmps) {
+    RKV_INFO("storage", "%s: removing an interrupted snapshot write", tmp.c_str());
+    if (!remove_file(scan.dir, tmp, error)) return false;
+  }
+  return true;
+}
+
+// Deletes every segment, newest first, so that a crash half way leaves a
+// log that still starts where it did (never a gap at the front).
+bool drop_log(DirScan* scan, const std::string& why, std::string* error) {
+  RKV_WARN("storage", "%s", why.c_str());
+  while (!scan->segments.empty()) {
+    if (!remove_file(scan->dir, scan->segments.back().path, error)) return false;
+    scan->segments.pop_back();
+  }
+  return true;
+}
+
+// Chooses the snapshot (snapshot_recovery.h), feeding `sink` on the way.
+bool choose_snapshot(const DirScan& scan, const LogExtent& log, SnapshotSink* sink,
+                     SnapshotPlan* plan, std::string* error) {
+  auto load = [sink](const std::string& path, SnapshotInfo* info, std::string* problem) {
+    if (sink == nullptr) return read_snapshot(path, info, {}, problem);
+    const bool ok = read_snapshot(
+        path, info,
+        [sink](std::string_view key, std::string_view value) { sink->pair(key, value); }, problem);
+    if (!ok) sink->discard();
+    return ok;
+  };
+  if (!plan_snapshot_recovery(scan.snapshots, log, load, plan, error)) return false;
+  for (const std::string& skipped : plan->skipped) {
+    RKV_WARN("storage", "%s; using an older snapshot (the file is left in place)", skipped.c_str());
+  }
+  return true;
+}
+
+void fill_layout(const DirScan& scan, const RecoveredState& state, LogLayout* layout) {
+  *layout = LogLayout{};
+  for (const SegmentScan& segment : scan.segments) {
+    layout->segment_firsts.push_back(segment.first_index);
+    layout->segment_bytes.push_back(segment.valid_bytes);
+  }
+  if (!scan.segments.empty()) layout->last_segment_bytes = scan.segments.back().valid_bytes;
+  const std::uint64_t snapshot_index = state.snapshot ? state.snapshot->meta.index() : 0;
+  if (state.entries.empty()) {
+    layout->last_index = snapshot_index;
+    layout->first_writable = snapshot_index + 1;
+  } else {
+    layout->last_index = std::max(snapshot_index, state.entries.back().index());
+    layout->first_writable = state.entries.front().index();
+  }
+}
+
 }  // namespace
 
-bool recover_dir(const std::string& dir, RecoveredState* out, LogLayout* layout,
-                 std::string* error) {
+bool recover_dir(const std::string& dir, RecoveredState* out, LogLayout* layout, std::string* error,
+                 SnapshotSink* sink) {
   if (const int rc = make_dirs(dir); rc != 0) {
     *error = dir + ": cannot create data directory: " + errno_text(rc);
     return false;
@@ -218,13 +301,20 @@ bool recover_dir(const std::string& dir, RecoveredState* out, LogLayout* layout,
   Assembler assembler(&out->entries);
   *error = replay_log(scan, &assembler);
   if (!error->empty()) return false;
-  if (!repair_tail(&scan, error) || !finish_dir(scan, error)) return false;
+  // Every refusal comes before the first change to the directory.
+  SnapshotPlan plan;
+  if (!choose_snapshot(scan, assembler.extent(), sink, &plan, error)) return false;
+  if (!remove_snapshot_tmps(scan, error)) return false;
+  if (plan.drop_log) {
+    if (!drop_log(&scan, plan.drop_reason, error)) return false;
+    out->entries.clear();
+  } else if (!repair_tail(&scan, error)) {
+    return false;
+  }
+  if (!finish_dir(scan, error)) return false;
   out->hard_state = scan.hard_state;
-  *layout = LogLayout{};
-  for (const SegmentScan& segment : scan.segments)
-    layout->segment_firsts.push_back(segment.first_index);
-  if (!scan.segments.empty()) layout->last_segment_bytes = scan.segments.back().valid_bytes;
-  layout->last_index = out->entries.empty() ? 0 : out->entries.back().index();
+  out->snapshot = std::move(plan.snapshot);
+  fill_layout(scan, *out, layout);
   return true;
 }
 

@@ -105,7 +105,8 @@ bool read_snapshot_header(const std::string& path, SnapshotInfo* info, std::stri
 // `visit` for every pair (may be empty to verify only). Error lines:
 // "FILE: corrupt snapshot at offset N (why)". `visit` may run for pairs
 // before a corruption is found further on: a caller that loads state must
-// discard it when this returns false.
+// discard it when this returns false. The views passed to `visit` are valid
+// only during the call.
 bool read_snapshot(const std::string& path, SnapshotInfo* info,
                    const std::function<void(std::string_view key, std::string_view value)>& visit,
                    std::string* error);

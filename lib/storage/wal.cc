@@ -10,9 +10,12 @@
 //        hardstate, fsync the directory. First, so that a durable entry is
 //        never newer than the durable term.
 //     2. truncation below the active segment: close it, unlink every segment
-//        whose first index is >= the new first index, fsync the directory.
+//        whose first index is >= the new first index (newest first), fsync
+//        the directory. A reset does the same to every segment.
 //     3. per chunk: [close the old active segment, open a new segment file
 //        (O_EXCL)], pwrite the bytes, fdatasync, [fsync the directory].
+//     4. compaction: unlink the closed segments wholly at or below the
+//        compaction index (oldest first), fsync the directory.
 //   Then every callback of the batch runs, in order, with its status.
 //   Writes arriving meanwhile wait in `pending_`; when the batch completes
 //   they all go out as the next batch: one write + one fdatasync for any
@@ -77,7 +80,7 @@ std::string describe(int status) {
 }  // namespace
 
 std::unique_ptr<Wal> Wal::open(uv_loop_t* loop, const std::string& dir, WalOptions options,
-                               RecoveredState* recovered, std::string* error) {
+                               RecoveredState* recovered, std::string* error, SnapshotSink* sink) {
   if (const int rc = make_dirs(dir); rc != 0) {
     *error = dir + ": cannot create data directory: " + errno_text(rc);
     return nullptr;
@@ -85,7 +88,7 @@ std::unique_ptr<Wal> Wal::open(uv_loop_t* loop, const std::string& dir, WalOptio
   const int dir_fd = lock_dir(dir, error);
   if (dir_fd < 0) return nullptr;
   LogLayout layout;
-  if (!recover_dir(dir, recovered, &layout, error)) {
+  if (!recover_dir(dir, recovered, &layout, error, sink)) {
     ::close(dir_fd);
     return nullptr;
   }
@@ -99,10 +102,12 @@ std::unique_ptr<Wal> Wal::open(uv_loop_t* loop, const std::string& dir, WalOptio
       return nullptr;
     }
   }
-  RKV_INFO("storage", "%s: recovered term %llu, vote %llu, %zu entries", dir.c_str(),
-           static_cast<unsigned long long>(recovered->hard_state.term()),
-           static_cast<unsigned long long>(recovered->hard_state.vote()),
-           recovered->entries.size());
+  RKV_INFO(
+      "storage", "%s: recovered term %llu, vote %llu, snapshot through %llu, %zu entries",
+      dir.c_str(), static_cast<unsigned long long>(recovered->hard_state.term()),
+      static_cast<unsigned long long>(recovered->hard_state.vote()),
+      static_cast<unsigned long long>(recovered->snapshot ? recovered->snapshot->meta.index() : 0),
+      recovered->entries.size());
   return std::unique_ptr<Wal>(new Wal(loop, dir, options, dir_fd, active_fd, layout));
 }
 
@@ -115,7 +120,12 @@ Wal::Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int a
       active_fd_(active_fd),
       segment_firsts_(layout.segment_firsts),
       active_bytes_(layout.last_segment_bytes),
-      pending_(layout.last_index) {}
+      pending_(layout.last_index, layout.first_writable) {
+  for (std::size_t i = 0; i < layout.segment_firsts.size(); ++i) {
+    segment_bytes_[layout.segment_firsts[i]] = layout.segment_bytes[i];
+  }
+  update_log_bytes();
+}
 
 Wal::~Wal() {
   if (in_flight_ || !closing_fds_.empty()) {
@@ -133,14 +143,39 @@ std::string Wal::segment_path(std::uint64_t first_index) const {
 
 void Wal::write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries,
                 Done done) {
-  if (failed_) return reject(std::move(done), failure_status_);
-  if (closing_) {
-    // Keep submission order: behind the writes still draining, if any.
-    if (!in_flight_) return reject(std::move(done), UV_ECANCELED);
-    pending_dones_.emplace_back(std::move(done), UV_ECANCELED);
-    return;
-  }
+  if (refuse_if_stopped(done)) return;
   const int status = pending_.add(std::move(hard_state), std::move(entries));
+  enqueue(std::move(done), status);
+}
+
+void Wal::compact(std::uint64_t upto, Done done) {
+  if (refuse_if_stopped(done)) return;
+  pending_.compact(upto);
+  enqueue(std::move(done), 0);
+}
+
+void Wal::reset(std::uint64_t snapshot_index, Done done) {
+  if (refuse_if_stopped(done)) return;
+  pending_.reset(snapshot_index);
+  enqueue(std::move(done), 0);
+}
+
+bool Wal::refuse_if_stopped(Done& done) {
+  if (failed_) {
+    reject(std::move(done), failure_status_);
+    return true;
+  }
+  if (!closing_) return false;
+  // Keep submission order: behind the writes still draining, if any.
+  if (in_flight_) {
+    pending_dones_.emplace_back(std::move(done), UV_ECANCELED);
+  } else {
+    reject(std::move(done), UV_ECANCELED);
+  }
+  return true;
+}
+
+void Wal::enqueue(Done done, int status) {
   pending_dones_.emplace_back(std::move(done), status);
   if (!in_flight_) start_flush();
 }
@@ -166,12 +201,13 @@ void Wal::start_flush() {
   flight_dones_ = std::move(pending_dones_);
   pending_dones_.clear();
   PendingBatch batch = std::move(pending_);
-  pending_ = PendingBatch(batch.last_index());
+  pending_ = PendingBatch(batch.last_index(), batch.first_writable());
   plan_ = plan_batch(batch, segment_firsts_, active_bytes_, options_.segment_bytes);
   steps_.clear();
   if (plan_.hard_state) add_hard_state_steps(*plan_.hard_state);
   if (!plan_.delete_segments.empty()) add_delete_steps();
   for (SegmentChunk& chunk : plan_.chunks) add_chunk_steps(chunk);
+  if (!plan_.compact_segments.empty()) add_compact_steps();
   if (steps_.empty()) {
     // Nothing to write (invalid or empty writes): still answer asynchronously.
     steps_.push_back([this](fs::Callback next) {
@@ -212,21 +248,40 @@ void Wal::add_hard_state_steps(const pb::HardState& state) {
 
 void Wal::add_delete_steps() {
   add_close(&active_fd_, segment_path(segment_firsts_.back()));
-  for (std::uint64_t first : plan_.delete_segments) {
-    steps_.push_back([this, first](fs::Callback next) {
-      const std::string path = segment_path(first);
-      step_what_ = path + ": unlink";
-      RKV_INFO("storage", "%s: removing segment made obsolete by a truncation", path.c_str());
-      fs::unlink(loop_, alive_, path, [this, first, next](std::int64_t result) {
-        if (result >= 0) {
-          std::erase(segment_firsts_, first);
-          ++metrics_.segments_deleted;
-        }
-        next(result);
-      });
-    });
+  const char* why = plan_.reset ? "removing segment: the log is replaced by an installed snapshot"
+                                : "removing segment made obsolete by a truncation";
+  for (std::uint64_t first : plan_.delete_segments) add_unlink(first, why, nullptr);
+  add_sync(&dir_fd_, dir_, true);
+}
+
+void Wal::add_compact_steps() {
+  for (std::uint64_t first : plan_.compact_segments) {
+    add_unlink(first, "removing segment covered by a snapshot", &metrics_.segments_compacted);
   }
   add_sync(&dir_fd_, dir_, true);
+}
+
+void Wal::add_unlink(std::uint64_t first, const char* why, std::uint64_t* counter) {
+  steps_.push_back([this, first, why, counter](fs::Callback next) {
+    const std::string path = segment_path(first);
+    step_what_ = path + ": unlink";
+    RKV_INFO("storage", "%s: %s", path.c_str(), why);
+    fs::unlink(loop_, alive_, path, [this, first, counter, next](std::int64_t result) {
+      if (result >= 0) {
+        std::erase(segment_firsts_, first);
+        segment_bytes_.erase(first);
+        update_log_bytes();
+        ++metrics_.segments_deleted;
+        if (counter != nullptr) ++*counter;
+      }
+      next(result);
+    });
+  });
+}
+
+void Wal::update_log_bytes() {
+  metrics_.log_bytes = 0;
+  for (const auto& [first, bytes] : segment_bytes_) metrics_.log_bytes += bytes;
 }
 
 void Wal::add_chunk_steps(SegmentChunk& chunk) {
@@ -247,6 +302,7 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
                  active_fd_ = static_cast<int>(fd);
                  active_bytes_ = 0;
                  segment_firsts_.push_back(first);
+                 segment_bytes_[first] = 0;
                  ++metrics_.segments_created;
                }
                next(fd < 0 ? fd : 0);
@@ -264,6 +320,8 @@ void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
     auto after = [this, size, next](std::int64_t result) {
       if (result >= 0) {
         active_bytes_ += size;
+        segment_bytes_[segment_firsts_.back()] += size;
+        update_log_bytes();
         metrics_.bytes_written += size;
       }
       next(result);
@@ -322,6 +380,7 @@ void Wal::run_next_step() {
 void Wal::finish_batch() {
   in_flight_ = false;
   ++metrics_.batches;
+  if (plan_.reset) ++metrics_.log_resets;
   metrics_.entries_written += plan_.entries;
   metrics_.max_entries_per_fsync = std::max(metrics_.max_entries_per_fsync, plan_.entries);
   std::vector<Queued> dones = std::move(flight_dones_);

@@ -16,6 +16,11 @@
 //   ...
 //   wal->close([&] { /* files closed; destroy the Wal */ });
 //
+// Snapshots: the Wal does not write snapshot files (snapshot_file.h does);
+// it recovers the newest valid one at open (RecoveredState::snapshot), and
+// after one is durable the daemon calls compact() (a snapshot it took) or
+// reset() (a snapshot it installed from the leader).
+//
 // Threading: every method must be called on the loop's thread; callbacks
 // run on the loop. Lifetime: call close() and wait for its callback before
 // destroying the Wal; destroying it earlier is safe (no callback runs into
@@ -27,6 +32,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,12 +72,17 @@ class Wal {
 
   // Opens `dir` (created if missing), takes an exclusive flock on it, and
   // recovers it synchronously (blocking I/O: call before running the loop).
-  // Fills `recovered` (hard state; entries contiguous from index 1). On
+  // Fills `recovered` (hard state; the newest valid snapshot, if any;
+  // entries contiguous from the log's first index: see recovery.h). The
+  // snapshot's pairs go to `sink` while it is verified, if given (one read
+  // of the file); without a sink read them with read_snapshot(). On
   // unrecoverable corruption or an I/O error returns nullptr and sets
   // `error` to one line naming the file (and byte offset for corruption:
-  // "FILE: corrupt record at offset N (why)").
+  // "FILE: corrupt record at offset N (why)", "FILE: corrupt snapshot at
+  // offset N (why) and no usable older snapshot").
   static std::unique_ptr<Wal> open(uv_loop_t* loop, const std::string& dir, WalOptions options,
-                                   RecoveredState* recovered, std::string* error);
+                                   RecoveredState* recovered, std::string* error,
+                                   SnapshotSink* sink = nullptr);
 
   ~Wal();
   Wal(const Wal&) = delete;
@@ -84,6 +95,24 @@ class Wal {
   // entries), in submission order; never from inside write() itself.
   // After a failure every write fails with the failure's error.
   void write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries, Done done);
+
+  // Log compaction after a snapshot at index >= `upto` is durable: deletes
+  // every closed segment whose entries are all <= `upto` (never the active
+  // segment, so never an entry above `upto`; entries <= `upto` that share
+  // a segment with later ones stay), then fsyncs the directory. Queued
+  // behind earlier writes like a write; `done` as for write(). The caller
+  // keeps `upto` at or below its snapshot's index (minus whatever trailing
+  // entries it wants to keep for lagging followers).
+  void compact(std::uint64_t upto, Done done);
+
+  // After a follower installed a snapshot ending at `snapshot_index` (the
+  // snapshot file already durable): deletes every segment (newest first),
+  // last_index() becomes `snapshot_index`, and the next write must start at
+  // snapshot_index + 1 (its segment is named after it). Queued in order
+  // with writes: entries queued before it are dropped with the log. If the
+  // process dies half way, recovery finishes the job (the log no longer
+  // matches the snapshot, see recovery.h).
+  void reset(std::uint64_t snapshot_index, Done done);
 
   // Finishes queued and in-flight writes, closes the files (releasing the
   // lock), then runs `done` on the loop. Call once.
@@ -109,9 +138,15 @@ class Wal {
   Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int active_fd,
       const LogLayout& layout);
 
+  // Queues a write, compact or reset already folded into pending_.
+  void enqueue(Done done, int status);
+  bool refuse_if_stopped(Done& done);
   void start_flush();
   void add_hard_state_steps(const pb::HardState& state);
   void add_delete_steps();
+  void add_compact_steps();
+  void add_unlink(std::uint64_t first, const char* why, std::uint64_t* counter);
+  void update_log_bytes();
   void add_chunk_steps(SegmentChunk& chunk);
   void add_segment_write(std::string bytes, std::uint64_t offset);
   void add_sync(const int* fd, const std::string& what, bool directory);
@@ -135,6 +170,7 @@ class Wal {
   int active_fd_;  // the last segment, open for writing (-1 if none)
   int tmp_fd_ = -1;
   std::vector<std::uint64_t> segment_firsts_;
+  std::map<std::uint64_t, std::uint64_t> segment_bytes_;  // by first index
   std::uint64_t active_bytes_;
 
   PendingBatch pending_;  // writes queued while a batch is in flight

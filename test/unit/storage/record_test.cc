@@ -77,7 +77,8 @@ TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[ba
     PendingBatch batch(30);
     REQUIRE(batch.add(std::nullopt, entries(9, 9, 2)) == 0);
     BatchPlan plan = plan_batch(batch, {1, 10, 20}, 100, 1 << 20);
-    CHECK(plan.delete_segments == std::vector<std::uint64_t>{10, 20});
+    // Newest first: a crash half way must not leave a hole (1, 20).
+    CHECK(plan.delete_segments == std::vector<std::uint64_t>{20, 10});
     REQUIRE(plan.chunks.size() == 1);
     CHECK(plan.chunks[0].new_segment);
     CHECK(plan.chunks[0].first_index == 9);
@@ -89,5 +90,81 @@ TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[ba
     CHECK(plan.delete_segments.empty());
     REQUIRE(plan.chunks.size() == 1);
     CHECK_FALSE(plan.chunks[0].new_segment);
+  }
+}
+
+TEST_CASE("a reset drops the log and everything queued before it", "[batch]") {
+  PendingBatch batch(30, 1);
+  REQUIRE(batch.add(std::nullopt, entries(31, 32, 1)) == 0);
+  batch.reset(100);
+  CHECK(batch.is_reset());
+  CHECK(batch.tail().empty());
+  CHECK(batch.last_index() == 100);
+  CHECK(batch.first_writable() == 101);
+  CHECK(batch.add(std::nullopt, entries(100, 101, 2)) == -EINVAL);  // into the snapshot
+  CHECK(batch.add(std::nullopt, entries(102, 102, 2)) == -EINVAL);  // a gap
+  CHECK(batch.add(std::nullopt, entries(101, 103, 2)) == 0);
+  BatchPlan plan = plan_batch(batch, {1, 10, 20}, 100, 1 << 20);
+  CHECK(plan.reset);
+  CHECK(plan.delete_segments == std::vector<std::uint64_t>{20, 10, 1});
+  REQUIRE(plan.chunks.size() == 1);
+  CHECK(plan.chunks[0].new_segment);
+  CHECK(plan.chunks[0].first_index == 101);
+  CHECK(plan.entries == 3);
+  SECTION("a reset alone only deletes") {
+    PendingBatch alone(30, 1);
+    alone.reset(100);
+    CHECK_FALSE(alone.empty());
+    BatchPlan only = plan_batch(alone, {1, 10}, 100, 1 << 20);
+    CHECK(only.delete_segments == std::vector<std::uint64_t>{10, 1});
+    CHECK(only.chunks.empty());
+  }
+}
+
+TEST_CASE("writes may not start below the log's first writable index", "[batch]") {
+  PendingBatch batch(50, 41);
+  CHECK(batch.add(std::nullopt, entries(40, 40, 1)) == -EINVAL);
+  CHECK(batch.add(std::nullopt, entries(41, 41, 1)) == 0);
+}
+
+TEST_CASE("compaction plans only closed segments wholly at or below the index", "[batch]") {
+  // Segments 1..9, 10..19, 20..29, 30.. (active).
+  const std::vector<std::uint64_t> firsts = {1, 10, 20, 30};
+  auto compact_only = [&](std::uint64_t upto) {
+    PendingBatch batch(35);
+    batch.compact(upto);
+    CHECK_FALSE(batch.empty());
+    return plan_batch(batch, firsts, 100, 1 << 20).compact_segments;
+  };
+  CHECK(compact_only(8).empty());
+  CHECK(compact_only(9) == std::vector<std::uint64_t>{1});
+  CHECK(compact_only(28) == std::vector<std::uint64_t>{1, 10});
+  CHECK(compact_only(29) == std::vector<std::uint64_t>{1, 10, 20});
+  CHECK(compact_only(1000) == std::vector<std::uint64_t>{1, 10, 20});  // never the active one
+  SECTION("in the layout the batch's own writes leave") {
+    PendingBatch batch(35);
+    REQUIRE(batch.add(std::nullopt, entries(36, 40, 1)) == 0);
+    batch.compact(1000);
+    // The records roll into a new segment: 30.. is closed by then.
+    BatchPlan plan = plan_batch(batch, firsts, 100, 100);
+    REQUIRE(plan.chunks.back().new_segment);
+    CHECK(plan.compact_segments.size() >= 4);
+    CHECK(plan.compact_segments[3] == 30);
+    CHECK(plan.compact_segments.back() < plan.chunks.back().first_index);
+  }
+  SECTION("after a truncation in the same batch") {
+    PendingBatch batch(35);
+    REQUIRE(batch.add(std::nullopt, entries(15, 15, 2)) == 0);
+    batch.compact(25);
+    BatchPlan plan = plan_batch(batch, firsts, 100, 1 << 20);
+    CHECK(plan.delete_segments == std::vector<std::uint64_t>{30, 20});
+    // Left: 1..9, 10..14 (closed by the new segment 15), 15 (active).
+    CHECK(plan.compact_segments == std::vector<std::uint64_t>{1, 10});
+  }
+  SECTION("the largest request wins") {
+    PendingBatch batch(35);
+    batch.compact(19);
+    batch.compact(9);
+    CHECK(*batch.compact_upto() == 19);
   }
 }
