@@ -4,17 +4,18 @@ namespace raftkv::transport {
 namespace {
 
 HandshakeCheck refuse(std::string reason) {
-  return {false, core::kNoNode, std::move(reason)};
+  return {false, core::kNoNode, {}, std::move(reason)};
 }
 
 }  // namespace
 
-pb::Handshake make_handshake(core::NodeId from, core::NodeId to) {
+pb::Handshake make_handshake(core::NodeId from, core::NodeId to, std::string_view address) {
   pb::Handshake handshake;
   handshake.set_magic(kHandshakeMagic);
   handshake.set_version(kProtocolVersion);
   handshake.set_from(from);
   handshake.set_to(to);
+  handshake.set_address(std::string(address));
   return handshake;
 }
 
@@ -33,9 +34,12 @@ HandshakeCheck check_handshake(std::string_view payload, core::NodeId self,
                   std::to_string(self));
   }
   if (handshake.from() == self || !is_member(handshake.from())) {
-    return refuse("handshake from unknown member " + std::to_string(handshake.from()));
+    HandshakeCheck check =
+        refuse("handshake from unknown member " + std::to_string(handshake.from()));
+    check.from = handshake.from();
+    return check;
   }
-  return {true, handshake.from(), {}};
+  return {true, handshake.from(), handshake.address(), {}};
 }
 
 }  // namespace raftkv::transport

@@ -16,11 +16,13 @@ namespace raftkv::transport {
 inline constexpr std::uint32_t kHandshakeMagic = 0x52414654;  // "RAFT"
 inline constexpr std::uint32_t kProtocolVersion = 1;
 
-pb::Handshake make_handshake(core::NodeId from, core::NodeId to);
+// `address`: the caller's listening peer address ("" if not listening).
+pb::Handshake make_handshake(core::NodeId from, core::NodeId to, std::string_view address = {});
 
 struct HandshakeCheck {
   bool ok = false;
-  core::NodeId from = core::kNoNode;  // the caller, when ok
+  core::NodeId from = core::kNoNode;  // the caller, when ok or refused as unknown
+  std::string address;                // the caller's peer address, as it claims
   std::string reason;                 // why it was refused, when !ok
 };
 

@@ -114,10 +114,15 @@ void Inbound::on_handshake(std::string_view payload) {
   const HandshakeCheck check = check_handshake(
       payload, host_->self(), [this](core::NodeId id) { return host_->is_peer(id); });
   if (!check.ok) {
-    reject(check.reason);
+    if (check.from != core::kNoNode && host_->was_removed(check.from)) {
+      reject_quietly(check.reason);
+    } else {
+      reject(check.reason);
+    }
     return;
   }
   peer_ = check.from;
+  claimed_address_ = check.address;
   uv_timer_stop(&timer_);
   RKV_DEBUG(kLog, "accepted connection from peer %" PRIu64 " at %s", peer_, remote_.c_str());
   host_->on_identified(this);
@@ -143,6 +148,14 @@ void Inbound::reject(std::string_view reason) {
       identified() ? "peer " + std::to_string(peer_) + " at " + remote_ : remote_;
   RKV_WARN(kLog, "closing connection from %s: %.*s", who.c_str(), static_cast<int>(reason.size()),
            reason.data());
+  host_->on_rejected();
+  close();
+}
+
+void Inbound::reject_quietly(std::string_view reason) {
+  if (closing_) return;
+  RKV_DEBUG(kLog, "closing connection from %s: %.*s (a removed member)", remote_.c_str(),
+            static_cast<int>(reason.size()), reason.data());
   host_->on_rejected();
   close();
 }

@@ -12,6 +12,8 @@
 //   line with the remote address and reason, counted by
 //   InboundHost::on_rejected().
 //   EOF or read error --> closed quietly (debug): peers come and go.
+//   A handshake from a removed peer --> refused like an unknown member, but
+//   logged at debug (it redials until it learns of its removal).
 //   A newer connection from the same peer --> the transport closes this one
 //   (the peer keeps one outbound connection, so this one is abandoned).
 // The object frees itself once both its handles (socket, timer) are closed.
@@ -39,6 +41,9 @@ class InboundHost {
   virtual ~InboundHost() = default;
   virtual core::NodeId self() const = 0;
   virtual bool is_peer(core::NodeId id) const = 0;
+  // A former peer: its refused handshakes are expected (it may not know it
+  // was removed and keeps redialling), so they are logged at debug only.
+  virtual bool was_removed(core::NodeId id) const = 0;
   virtual void on_identified(Inbound* connection) = 0;
   virtual void on_rejected() = 0;
   virtual void on_closing(Inbound* connection) = 0;  // forget the pointer
@@ -66,9 +71,13 @@ class Inbound {
   void close();
   // Closes after a protocol violation: logs `reason`, counts a rejection.
   void reject(std::string_view reason);
+  // The same, logged at debug: an expected refusal.
+  void reject_quietly(std::string_view reason);
 
   bool identified() const { return peer_ != core::kNoNode; }
   core::NodeId peer() const { return peer_; }
+  // The peer address the caller's handshake claims ("" if none).
+  const std::string& claimed_address() const { return claimed_address_; }
   const std::string& remote() const { return remote_; }
 
  private:
@@ -94,6 +103,7 @@ class Inbound {
   bool closing_ = false;
   FrameDecoder decoder_;
   core::NodeId peer_ = core::kNoNode;
+  std::string claimed_address_;
   std::string remote_ = "?";
 };
 

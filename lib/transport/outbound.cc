@@ -46,18 +46,20 @@ struct Outbound::WriteBatch {
   std::size_t messages = 0;  // 0 for the handshake
 };
 
-Outbound::Outbound(uv_loop_t* loop, core::NodeId self, Peer peer, const TransportOptions& options,
-                   HandleTracker* handles, std::function<void(Outbound*)> request_flush)
+Outbound::Outbound(uv_loop_t* loop, core::NodeId self, const std::string& self_address, Peer peer,
+                   const TransportOptions& options, HandleTracker* handles, Hooks hooks)
     : loop_(loop),
       self_(self),
+      self_address_(self_address),
       peer_(std::move(peer)),
       options_(options),
       handles_(handles),
-      request_flush_(std::move(request_flush)),
+      hooks_(std::move(hooks)),
       backoff_ms_(options.backoff_min_ms) {
   uv_timer_init(loop_, &timer_);
   timer_.data = this;
   timer_open_ = true;
+  ++open_handles_;
   handles_->opened();
 }
 
@@ -111,7 +113,7 @@ bool Outbound::enqueue(const pb::Message& message) {
   pending_bytes_ += frame.size();
   ++pending_messages_;
   lanes_[static_cast<int>(lane)].push_back(std::move(frame));
-  if (state_ == State::kOpen) request_flush_(this);
+  if (state_ == State::kOpen) hooks_.request_flush(this);
   return true;
 }
 
@@ -128,6 +130,7 @@ void Outbound::connect() {
     fail("socket", status);
     return;
   }
+  ++open_handles_;
   handles_->opened();
   socket_ = socket;
   state_ = State::kConnecting;
@@ -244,6 +247,30 @@ void Outbound::drop_pending() {
   pending_bytes_ = 0;
 }
 
+void Outbound::set_address(util::Address address) {
+  if (address == peer_.address) return;
+  RKV_INFO(kLog, "peer %" PRIu64 ": address changed from %s to %s", peer_.id,
+           peer_.address.to_string().c_str(), address.to_string().c_str());
+  peer_.address = std::move(address);
+  if (state_ == State::kIdle || state_ == State::kClosed) return;  // dialled on first send
+  // What is queued was bound for a connection that is going away: dropped,
+  // as after any connection failure (Raft resends fresher messages).
+  close_socket();
+  drop_pending();
+  uv_timer_stop(&timer_);
+  backoff_ms_ = options_.backoff_min_ms;
+  reported_down_ = false;
+  ++reconnects_;
+  connect();
+}
+
+void Outbound::handle_closed() {
+  if (--open_handles_ > 0 || state_ != State::kClosed || !hooks_.released) return;
+  // Copied: `released` may destroy this object, and with it hooks_.
+  const std::function<void(Outbound*)> released = hooks_.released;
+  released(this);
+}
+
 void Outbound::close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
@@ -260,7 +287,8 @@ void Outbound::close() {
 bool Outbound::write_handshake() {
   auto* batch = new WriteBatch;
   batch->frames.emplace_back();
-  append_frame(make_handshake(self_, peer_.id), options_.max_frame_bytes, &batch->frames.back());
+  append_frame(make_handshake(self_, peer_.id, self_address_), options_.max_frame_bytes,
+               &batch->frames.back());
   batch->bytes = batch->frames.back().size();
   return submit(batch);
 }
@@ -360,13 +388,18 @@ void Outbound::timer_cb(uv_timer_t* timer) {
 
 void Outbound::socket_closed_cb(uv_handle_t* handle) {
   auto* socket = static_cast<Socket*>(handle->data);
-  HandleTracker* handles = socket->owner->handles_;
+  Outbound* owner = socket->owner;
+  HandleTracker* handles = owner->handles_;
   delete socket;
-  handles->closed();  // may complete Transport::close(): touch nothing after
+  owner->handle_closed();  // may destroy the owner
+  handles->closed();       // may complete Transport::close(): touch nothing after
 }
 
 void Outbound::timer_closed_cb(uv_handle_t* handle) {
-  static_cast<Outbound*>(handle->data)->handles_->closed();
+  auto* owner = static_cast<Outbound*>(handle->data);
+  HandleTracker* handles = owner->handles_;
+  owner->handle_closed();  // may destroy the owner
+  handles->closed();
 }
 
 }  // namespace raftkv::transport

@@ -16,7 +16,11 @@
 //   (connected / lost / unreachable), at debug for repeated failures, so a
 //   dead peer does not flood the log.
 //   Queue over its bound --> enqueue() refuses the message (a drop).
-//   close() --> closes whatever exists (socket, timer) from any state.
+//   close() --> closes whatever exists (socket, timer) from any state; once
+//   the last of its handles' close callbacks ran, `released(this)` tells the
+//   owner that no libuv callback refers to the object any more.
+//   set_address() --> a new address: the connection (or attempt) is closed,
+//   the queue dropped, and the new address dialled at once.
 #pragma once
 
 #include <cstddef>
@@ -35,12 +39,20 @@ namespace raftkv::transport {
 
 class Outbound {
  public:
-  // `request_flush(this)` asks the transport to call flush() before the loop next
-  // polls for I/O, so that all messages sent in one loop iteration share a
-  // uv_write. `options` and `handles` must outlive this object.
-  Outbound(uv_loop_t* loop, core::NodeId self, Peer peer, const TransportOptions& options,
-           HandleTracker* handles, std::function<void(Outbound*)> request_flush);
-  ~Outbound();  // only once close() was called and its handles are closed
+  struct Hooks {
+    // Asks the transport to call flush() before the loop next polls for
+    // I/O, so that all messages sent in one loop iteration share a uv_write.
+    std::function<void(Outbound*)> request_flush;
+    // After close(), once no handle of this object is open: it may now be
+    // destroyed (from inside this call: nothing touches it afterwards).
+    std::function<void(Outbound*)> released;
+  };
+
+  // `self_address` is what our handshakes claim as our peer address.
+  // `options`, `handles` and `self_address` must outlive this object.
+  Outbound(uv_loop_t* loop, core::NodeId self, const std::string& self_address, Peer peer,
+           const TransportOptions& options, HandleTracker* handles, Hooks hooks);
+  ~Outbound();  // only once released
   Outbound(const Outbound&) = delete;
   Outbound& operator=(const Outbound&) = delete;
 
@@ -50,6 +62,8 @@ class Outbound {
   void flush();
   // Closes socket and timer, drops the queue; idempotent.
   void close();
+  // Redials at `address` if it differs (see the header comment).
+  void set_address(util::Address address);
 
   void count_received() { ++received_messages_; }
   const Peer& peer() const { return peer_; }
@@ -71,6 +85,7 @@ class Outbound {
   bool log_info_now();  // rate limit of state-change lines
   void close_socket();
   void drop_pending();
+  void handle_closed();  // a close callback of ours ran
 
   bool write_handshake();
   bool write_batch();
@@ -87,10 +102,12 @@ class Outbound {
 
   uv_loop_t* loop_;
   core::NodeId self_;
+  const std::string& self_address_;
   Peer peer_;
   const TransportOptions& options_;
   HandleTracker* handles_;
-  std::function<void(Outbound*)> request_flush_;
+  Hooks hooks_;
+  int open_handles_ = 0;  // timer + sockets not yet through their close callback
 
   State state_ = State::kIdle;
   Socket* socket_ = nullptr;  // the current attempt; older ones may still be closing

@@ -3,6 +3,9 @@
 #include <cinttypes>
 #include <cstdlib>
 #include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -32,13 +35,20 @@ struct Transport::Impl final : InboundHost {
 
   // InboundHost
   core::NodeId self() const override { return self_id; }
-  bool is_peer(core::NodeId id) const override { return peers.contains(id); }
+  bool is_peer(core::NodeId id) const override {
+    return peers.contains(id) || options.accept_unknown_peers;
+  }
+  bool was_removed(core::NodeId id) const override { return removed_ids.contains(id); }
   void on_identified(Inbound* connection) override;
   void on_rejected() override { ++rejected; }
   void on_closing(Inbound* connection) override { inbound.erase(connection); }
   void deliver(pb::Message&& message) override;
 
   void add_peer(Peer peer);
+  void learn_peer(const Inbound& connection);
+  void retire_peer(core::NodeId id);
+  void on_released(Outbound* peer);
+  void close_inbound_if(const std::function<bool(const Inbound&)>& condition);
   void accept_one();
   void request_flush(Outbound* peer);
   void run_flushes();
@@ -56,11 +66,21 @@ struct Transport::Impl final : InboundHost {
   HandleTracker handles;
   bool closing = false;
 
-  // All per-peer state, by id (the seam for set_peers()). Each Outbound
-  // references `options` and `handles`, declared above.
+  // What our handshakes claim as our peer address: set by listen().
+  std::string self_address;
+  // All per-peer state, by id. Each Outbound references `options`,
+  // `handles` and `self_address`, declared above.
   std::map<core::NodeId, std::unique_ptr<Outbound>> peers;
-  std::unordered_set<Inbound*> inbound;  // each frees itself once closed
-  uv_tcp_t* listener = nullptr;          // heap: freed in its close callback
+  // Removed peers whose handles are still closing (libuv callbacks still
+  // refer to them), with their drop count when they were removed.
+  struct Retired {
+    std::unique_ptr<Outbound> peer;
+    std::uint64_t dropped_before = 0;
+  };
+  std::unordered_map<Outbound*, Retired> retired;
+  std::unordered_set<core::NodeId> removed_ids;  // removed and not added again
+  std::unordered_set<Inbound*> inbound;          // each frees itself once closed
+  uv_tcp_t* listener = nullptr;                  // heap: freed in its close callback
 
   // Flushes requested during a loop iteration run from a prepare hook, just
   // before libuv polls for I/O, so that the messages sent to a peer in one
@@ -70,6 +90,7 @@ struct Transport::Impl final : InboundHost {
 
   std::uint64_t rejected = 0;
   std::uint64_t unroutable = 0;
+  std::uint64_t removed_drops = 0;
 };
 
 // --- Impl ---------------------------------------------------------------------
@@ -85,8 +106,60 @@ void Transport::Impl::add_peer(Peer peer) {
              peer.address.to_string().c_str());
   }
   const core::NodeId id = peer.id;
-  peers.emplace(id, std::make_unique<Outbound>(loop, self_id, std::move(peer), options, &handles,
-                                               [this](Outbound* o) { request_flush(o); }));
+  removed_ids.erase(id);
+  Outbound::Hooks hooks{[this](Outbound* o) { request_flush(o); },
+                        [this](Outbound* o) { on_released(o); }};
+  peers.emplace(id, std::make_unique<Outbound>(loop, self_id, self_address, std::move(peer),
+                                               options, &handles, std::move(hooks)));
+}
+
+// A joining member answers a caller it does not know yet at the address the
+// caller's handshake claims (it cannot know better before it has a
+// configuration; set_peers() later replaces this guess).
+void Transport::Impl::learn_peer(const Inbound& connection) {
+  if (!options.accept_unknown_peers || peers.contains(connection.peer())) return;
+  const std::optional<util::Address> address = util::parse_address(connection.claimed_address());
+  if (!address) {
+    RKV_WARN(kLog, "peer %" PRIu64 " at %s claims no usable address (\"%s\"): cannot answer it",
+             connection.peer(), connection.remote().c_str(), connection.claimed_address().c_str());
+    return;
+  }
+  RKV_INFO(kLog, "learned peer %" PRIu64 " at %s from its handshake", connection.peer(),
+           address->to_string().c_str());
+  add_peer({connection.peer(), *address});
+}
+
+// The Outbound cannot be freed yet: its close callbacks (and cancelled
+// writes) still refer to it. It is freed by on_released().
+void Transport::Impl::retire_peer(core::NodeId id) {
+  const auto it = peers.find(id);
+  if (it == peers.end()) return;
+  std::unique_ptr<Outbound> peer = std::move(it->second);
+  peers.erase(it);
+  std::erase(dirty, peer.get());
+  const std::uint64_t dropped_before = peer->metrics().dropped_messages;
+  Outbound* key = peer.get();
+  retired.emplace(key, Retired{std::move(peer), dropped_before});
+  removed_ids.insert(id);
+  key->close();
+  close_inbound_if([id](const Inbound& connection) { return connection.peer() == id; });
+  RKV_INFO(kLog, "peer %" PRIu64 " removed", id);
+}
+
+void Transport::Impl::on_released(Outbound* peer) {
+  const auto it = retired.find(peer);
+  if (it == retired.end()) return;  // a current peer closing with the transport
+  removed_drops += peer->metrics().dropped_messages - it->second.dropped_before;
+  retired.erase(it);
+}
+
+void Transport::Impl::close_inbound_if(const std::function<bool(const Inbound&)>& condition) {
+  // close() removes each connection from the set: collect first.
+  std::vector<Inbound*> doomed;
+  for (Inbound* connection : inbound) {
+    if (connection->identified() && condition(*connection)) doomed.push_back(connection);
+  }
+  for (Inbound* connection : doomed) connection->close();
 }
 
 void Transport::Impl::request_flush(Outbound* peer) {
@@ -124,6 +197,7 @@ void Transport::Impl::accept_one() {
 }
 
 void Transport::Impl::on_identified(Inbound* connection) {
+  learn_peer(*connection);
   // The peer keeps a single outbound connection: an older one from it is
   // abandoned (half-open after a crash, or being torn down). Close it now
   // rather than waiting for keepalive.
@@ -211,6 +285,7 @@ int Transport::listen(const util::Address& address) {
     return status;
   }
   impl.listener = listener;
+  impl.self_address = address.to_string();
   RKV_INFO(kLog, "member %" PRIu64 " listening for peers on %s", impl.self_id,
            address.to_string().c_str());
   return 0;
@@ -244,6 +319,51 @@ void Transport::close(std::function<void()> done) {
   // close() removes each connection from the set: iterate over a copy.
   const std::vector<Inbound*> connections(impl.inbound.begin(), impl.inbound.end());
   for (Inbound* connection : connections) connection->close();
+}
+
+void Transport::set_peers(std::vector<Peer> peers) {
+  Impl& impl = *impl_;
+  if (impl.closing) return;
+  std::map<core::NodeId, Peer> wanted;
+  for (Peer& peer : peers) {
+    if (peer.id == impl.self_id || wanted.contains(peer.id)) {
+      RKV_WARN(kLog, "set_peers: ignoring peer %" PRIu64 ": duplicate or self", peer.id);
+      continue;
+    }
+    const core::NodeId id = peer.id;
+    wanted.emplace(id, std::move(peer));
+  }
+  std::vector<core::NodeId> removed;
+  for (const auto& [id, outbound] : impl.peers) {
+    if (!wanted.contains(id)) removed.push_back(id);
+  }
+  for (const core::NodeId id : removed) impl.retire_peer(id);
+  for (auto& [id, peer] : wanted) {
+    if (const auto it = impl.peers.find(id); it != impl.peers.end()) {
+      it->second->set_address(std::move(peer.address));
+    } else {
+      RKV_INFO(kLog, "peer %" PRIu64 " added at %s", id, peer.address.to_string().c_str());
+      impl.add_peer(std::move(peer));
+    }
+  }
+}
+
+void Transport::accept_unknown_peers(bool accept) {
+  Impl& impl = *impl_;
+  impl.options.accept_unknown_peers = accept;
+  if (accept || impl.closing) return;
+  impl.close_inbound_if(
+      [&impl](const Inbound& connection) { return !impl.peers.contains(connection.peer()); });
+}
+
+std::vector<core::NodeId> Transport::peer_ids() const {
+  std::vector<core::NodeId> ids;
+  for (const auto& [id, peer] : impl_->peers) ids.push_back(id);
+  return ids;
+}
+
+std::uint64_t Transport::dropped_for_removed_peers() const {
+  return impl_->removed_drops;
 }
 
 PeerMetrics Transport::peer_metrics(core::NodeId id) const {

@@ -23,6 +23,14 @@
 // connection or connection attempt fails: after a failure the messages are
 // stale and Raft will send fresher ones, so holding them only costs memory.
 //
+// Membership. The peer list can change at runtime (set_peers()). Accepted
+// connections are only from peers: a handshake from any other id is refused,
+// and a removed peer's connections are closed. The one exception is a
+// joining member (accept_unknown_peers): it does not know the cluster's
+// members yet, so it accepts any caller and learns the caller's address
+// from its handshake, so that it can answer (docs/peer-protocol.md,
+// "Membership changes").
+//
 // Threading. None: every function must be called on the loop's thread and
 // every callback runs there. No call blocks.
 //
@@ -74,6 +82,10 @@ struct TransportOptions {
   std::uint64_t connect_timeout_ms = 1000;
   // An accepted connection must deliver a valid handshake within this.
   std::uint64_t handshake_timeout_ms = 5000;
+  // A joining member: accept a handshake from any member id (not self) and,
+  // for an id that is not a peer, add it as a peer at the address its
+  // handshake claims. Off for every member that knows its configuration.
+  bool accept_unknown_peers = false;
 };
 
 struct PeerMetrics {
@@ -125,10 +137,31 @@ class Transport {
   std::uint64_t rejected_connections() const;
   // Messages passed to send() for an id that is not a peer.
   std::uint64_t unroutable_messages() const;
+  // Messages queued or in flight to a peer when set_peers() removed it.
+  std::uint64_t dropped_for_removed_peers() const;
 
-  // Seam for membership changes (not implemented yet): a future
-  // set_peers(std::vector<Peer>) creates outbound state for new members and
-  // closes that of removed ones; all per-peer state lives in one map.
+  // Replaces the peer list (a membership change); ids are compared with the
+  // current list:
+  //  - a new id gets outbound state, connected on its first send() as at
+  //    construction;
+  //  - a removed id: its outbound connection is closed and its queue and
+  //    writes in flight dropped (dropped_for_removed_peers()); connections
+  //    it opened to us are closed; later handshakes from it are refused and
+  //    sends to it are unroutable; its peer_metrics() read zero;
+  //  - an id whose address changed: the connection is closed, its queue
+  //    dropped, and the new address dialled at once (if it was in use);
+  //  - the same id and address: untouched, connection and metrics kept.
+  // `self` and repeated ids are ignored with a warning. No effect once
+  // close() was called.
+  void set_peers(std::vector<Peer> peers);
+
+  // Turns TransportOptions::accept_unknown_peers on or off; a joining member
+  // turns it off once it knows its configuration (after set_peers()).
+  // Turning it off closes accepted connections from ids that are not peers.
+  void accept_unknown_peers(bool accept);
+
+  // The current peer ids, in increasing order.
+  std::vector<core::NodeId> peer_ids() const;
 
  private:
   struct Impl;
