@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "command_text.h"
+#include "snapshot_report.h"
 #include "storage/recovery.h"
+#include "storage/snapshot_recovery.h"
 
 namespace raftkv::dump {
 namespace {
@@ -34,8 +36,15 @@ std::string extra_fields(const pb::HardState& state, bool json) {
   return out;
 }
 
-// Prints what replay_log walks, in text or JSON lines.
-class Printer : public storage::LogVisitor {
+// A problem found, in the order found: kind is "corrupt", "torn" or "stale".
+struct Problem {
+  const char* kind;
+  std::string message;
+};
+
+// Prints what replay_log walks, in text or JSON lines, and keeps the log's
+// extent for the snapshot rules.
+class Printer : public storage::ExtentBuilder {
  public:
   Printer(const Options& options, std::ostream& out) : options_(options), out_(out) {}
 
@@ -54,14 +63,34 @@ class Printer : public storage::LogVisitor {
       out_ << "hard state: term=" << state.term() << " vote=" << state.vote()
            << extra_fields(state, false) << "\n";
     }
-    // Snapshots come later; say so explicitly rather than print nothing.
-    if (options_.json)
-      out_ << "{\"type\":\"snapshot\",\"present\":false}\n";
-    else
-      out_ << "snapshot: no snapshot\n";
+  }
+
+  void snapshots(const std::vector<SnapshotReport>& reports, const DirScan& scan) {
+    if (reports.empty()) {
+      // Say so explicitly rather than print nothing.
+      out_ << (options_.json ? "{\"type\":\"snapshot\",\"present\":false}"
+                             : "snapshot: no snapshot")
+           << "\n";
+    }
+    for (const SnapshotReport& report : reports) {
+      out_ << (options_.json ? snapshot_json(report) : snapshot_text(report)) << "\n";
+    }
+    // Unfinished writes: not a problem (recovery removes them), but shown.
+    for (const std::string& tmp : scan.snapshot_tmps) {
+      std::error_code ignored;
+      const auto bytes = std::filesystem::file_size(tmp, ignored);
+      if (options_.json) {
+        out_ << "{\"type\":\"snapshot_tmp\",\"file\":" << json_string(file_name(tmp))
+             << ",\"bytes\":" << bytes << "}\n";
+      } else {
+        out_ << "snapshot tmp " << file_name(tmp) << ": " << bytes
+             << " bytes, an unfinished write (removed at the next start)\n";
+      }
+    }
   }
 
   void on_segment(const SegmentScan& segment) override {
+    ExtentBuilder::on_segment(segment);
     if (options_.json) {
       out_ << "{\"type\":\"segment\",\"file\":" << json_string(file_name(segment.path))
            << ",\"first_index\":" << segment.first_index << ",\"version\":" << segment.version
@@ -76,7 +105,7 @@ class Printer : public storage::LogVisitor {
 
   void on_truncate(std::uint64_t keep_through, const SegmentScan& segment,
                    const ScannedRecord& record) override {
-    last_ = keep_through;
+    ExtentBuilder::on_truncate(keep_through, segment, record);
     if (!in_range(keep_through + 1)) return;
     if (options_.json) {
       out_ << "{\"type\":\"truncate\",\"keep_through\":" << keep_through
@@ -89,8 +118,8 @@ class Printer : public storage::LogVisitor {
   }
 
   void on_entry(const SegmentScan& segment, const ScannedRecord& record) override {
+    ExtentBuilder::on_entry(segment, record);
     const pb::Entry& entry = record.entry;
-    last_ = entry.index();
     if (!in_range(entry.index())) return;
     if (options_.json) {
       out_ << "{\"type\":\"entry\",\"index\":" << entry.index() << ",\"term\":" << entry.term()
@@ -105,25 +134,37 @@ class Printer : public storage::LogVisitor {
          << entry_type_name(entry.type()) << (command.empty() ? "" : " ") << command << "\n";
   }
 
-  void problem(const char* kind, const std::string& message) {
+  void problem(const Problem& found) {
     if (options_.json) {
-      out_ << "{\"type\":\"problem\",\"kind\":\"" << kind
-           << "\",\"message\":" << json_string(message) << "}\n";
+      out_ << "{\"type\":\"problem\",\"kind\":\"" << found.kind
+           << "\",\"message\":" << json_string(found.message) << "}\n";
     } else {
-      out_ << kind << ": " << message << "\n";
+      out_ << found.kind << ": " << found.message << "\n";
     }
   }
 
-  void summary(const char* status) {
+  // `recovered_from`: the snapshot recovery would start from (nullptr: the
+  // log alone, or recovery would refuse: `refused`).
+  void summary(const char* status, const storage::SnapshotInfo* recovered_from, bool refused) {
+    const storage::LogExtent& log = extent();
+    const std::uint64_t snapshot_index = recovered_from ? recovered_from->meta.index() : 0;
     if (options_.json) {
-      out_ << "{\"type\":\"summary\",\"status\":\"" << status
-           << "\",\"first_index\":" << (last_ > 0 ? 1 : 0) << ",\"last_index\":" << last_ << "}\n";
+      out_ << "{\"type\":\"summary\",\"status\":\"" << status << "\",\"first_index\":" << log.first
+           << ",\"last_index\":" << log.last() << ",\"snapshot_index\":" << snapshot_index << "}\n";
       return;
     }
-    if (last_ == 0)
+    if (log.empty())
       out_ << "log: empty\n";
     else
-      out_ << "log: entries 1.." << last_ << "\n";
+      out_ << "log: entries " << log.first << ".." << log.last() << "\n";
+    if (refused) {
+      out_ << "recovery: refused\n";
+    } else if (recovered_from) {
+      out_ << "recovery: from " << file_name(recovered_from->path) << " (index " << snapshot_index
+           << " term " << recovered_from->meta.term() << "), then the log\n";
+    } else {
+      out_ << "recovery: from the log alone\n";
+    }
     out_ << "status: " << status << "\n";
   }
 
@@ -134,8 +175,38 @@ class Printer : public storage::LogVisitor {
 
   const Options& options_;
   std::ostream& out_;
-  std::uint64_t last_ = 0;  // the log's last index so far, truncations applied
 };
+
+// The snapshot rules of recovery (storage/snapshot_recovery.h) over the
+// verification results the dump already has. Adds the refusal or the stale
+// log to `problems`; a refusal caused by a corrupt snapshot replaces that
+// snapshot's own line. Returns false if recovery would refuse.
+bool check_recovery(const DirScan& scan, const storage::LogExtent& log,
+                    const std::vector<SnapshotReport>& reports, storage::SnapshotPlan* plan,
+                    std::vector<Problem>* problems) {
+  auto load = [&reports](const std::string& path, storage::SnapshotInfo* info, std::string* error) {
+    for (const SnapshotReport& report : reports) {
+      if (report.path != path) continue;
+      *info = report.info;
+      *error = report.problem;
+      return report.ok;
+    }
+    return false;
+  };
+  std::string refusal;
+  if (storage::plan_snapshot_recovery(scan.snapshots, log, load, plan, &refusal)) {
+    if (plan->drop_log) problems->push_back({"stale", plan->drop_reason});
+    return true;
+  }
+  for (Problem& problem : *problems) {
+    if (refusal.rfind(problem.message, 0) == 0) {
+      problem.message = refusal;
+      return false;
+    }
+  }
+  problems->push_back({"corrupt", refusal});
+  return false;
+}
 
 }  // namespace
 
@@ -149,21 +220,34 @@ int run_dump(const Options& options, std::ostream& out, std::ostream& err) {
   }
   Printer printer(options, out);
   printer.hard_state(scan);
-  std::vector<std::pair<const char*, std::string>> problems;
+  const std::vector<SnapshotReport> reports = check_snapshots(scan.snapshots);
+  printer.snapshots(reports, scan);
+  std::vector<Problem> problems;
+  bool refused = false;
   if (std::string bad = storage::check_hard_state(scan); !bad.empty()) {
-    problems.emplace_back("corrupt", bad);
+    problems.push_back({"corrupt", bad});
+    refused = true;
   }
+  for (const SnapshotReport& report : reports) {
+    if (!report.ok) problems.push_back({"corrupt", report.problem});
+  }
+  storage::SnapshotPlan plan;
   if (std::string bad = storage::replay_log(scan, &printer); !bad.empty()) {
-    problems.emplace_back("corrupt", bad);
-  } else if (std::string torn = storage::torn_tail(scan); !torn.empty()) {
-    problems.emplace_back("torn", torn);
+    problems.push_back({"corrupt", bad});
+    refused = true;
+  } else if (!check_recovery(scan, printer.extent(), reports, &plan, &problems)) {
+    refused = true;
+  } else if (std::string torn = storage::torn_tail(scan); !torn.empty() && !plan.drop_log) {
+    problems.push_back({"torn", torn});
   }
-  for (const auto& [kind, message] : problems) {
-    printer.problem(kind, message);
-    err << "raftkv-dump: " << message << "\n";
+  bool corrupt = false;
+  for (const Problem& problem : problems) {
+    printer.problem(problem);
+    err << "raftkv-dump: " << problem.message << "\n";
+    corrupt = corrupt || std::string(problem.kind) == "corrupt";
   }
-  const bool corrupt = !problems.empty() && std::string(problems.front().first) == "corrupt";
-  printer.summary(problems.empty() ? "intact" : corrupt ? "corrupt" : "torn");
+  const char* status = problems.empty() ? "intact" : corrupt ? "corrupt" : problems.front().kind;
+  printer.summary(status, plan.snapshot ? &*plan.snapshot : nullptr, refused);
   return problems.empty() ? 0 : 1;
 }
 

@@ -10,7 +10,9 @@
 #include "dump.h"
 #include "kv.pb.h"
 #include "options.h"
+#include "storage/record.h"
 #include "storage/segment.h"
+#include "storage/snapshot_file.h"
 #include "test_util.h"
 
 using namespace raftkv;
@@ -106,6 +108,7 @@ TEST_CASE("dump prints an intact directory", "[dump]") {
         std::string::npos);
   CHECK(has_line(r.out, "entry 5 term=2 normal put x=y"));
   CHECK(has_line(r.out, "log: entries 1..5"));
+  CHECK(has_line(r.out, "recovery: from the log alone"));
   CHECK(has_line(r.out, "status: intact"));
   CHECK(snapshot_of(tmp.path()) == before);
 }
@@ -140,7 +143,7 @@ TEST_CASE("dump --from/--to and --json", "[dump]") {
         std::string::npos);
   CHECK(has_line(json.out,
                  "{\"type\":\"summary\",\"status\":\"intact\",\"first_index\":1,"
-                 "\"last_index\":5}"));
+                 "\"last_index\":5,\"snapshot_index\":0}"));
 }
 
 TEST_CASE("dump reports a torn tail without repairing it", "[dump]") {
@@ -183,6 +186,206 @@ TEST_CASE("dump reports corruption with file and offset", "[dump]") {
     CHECK(has_line(r.out, "hard state: unreadable"));
     CHECK(has_line(r.out, "status: corrupt"));
   }
+}
+
+namespace {
+
+pb::Entry conf_change(std::uint64_t index, pb::ConfChange::Type type, std::uint64_t id) {
+  pb::ConfChange change;
+  change.set_type(type);
+  change.mutable_member()->set_id(id);
+  if (type == pb::ConfChange::ADD_LEARNER) {
+    change.mutable_member()->set_raft_address("127.0.0.1:3033");
+    change.mutable_member()->set_http_address("127.0.0.1:2023");
+  }
+  change.set_origin(1);
+  change.set_request_id(77);
+  pb::Entry e = entry(index, 2, change.SerializeAsString());
+  e.set_type(pb::ENTRY_CONF_CHANGE);
+  return e;
+}
+
+pb::SnapshotMeta snapshot_meta(std::uint64_t index, std::uint64_t term) {
+  pb::SnapshotMeta meta;
+  meta.set_index(index);
+  meta.set_term(term);
+  for (std::uint64_t id : {1, 3}) {
+    pb::Member* member = meta.mutable_config()->add_members();
+    member->set_id(id);
+    member->set_raft_address("127.0.0.1:303" + std::to_string(id));
+    member->set_http_address("127.0.0.1:202" + std::to_string(id));
+    member->set_learner(id == 3);
+  }
+  return meta;
+}
+
+std::string make_snapshot(const std::string& dir, std::uint64_t index, std::uint64_t term,
+                          int pairs) {
+  std::string error;
+  auto writer = storage::SnapshotWriter::create(dir, snapshot_meta(index, term), &error);
+  REQUIRE(writer != nullptr);
+  for (int i = 0; i < pairs; ++i) REQUIRE(writer->add("k" + std::to_string(i), "v", &error));
+  REQUIRE(writer->finish(&error));
+  return writer->path();
+}
+
+// Entries 1..30 (term 2) in small segments, snapshots at 10 and 20, the log
+// compacted through 15: it then starts somewhere in 12..16, past what
+// snapshot 10 could be completed from.
+std::uint64_t write_compacted(const std::string& dir) {
+  Loop loop;
+  storage::RecoveredState recovered;
+  storage::WalOptions options;
+  options.segment_bytes = 120;
+  auto wal = open_ok(loop, dir, &recovered, options);
+  for (std::uint64_t i = 1; i <= 30; ++i) {
+    REQUIRE(write_now(loop, *wal, hard_state(2, 1), entries(i, i, 2)) == 0);
+  }
+  make_snapshot(dir, 10, 2, 3);
+  make_snapshot(dir, 20, 2, 5);
+  int status = 1;
+  wal->compact(15, [&](int s) { status = s; });
+  loop.run();
+  REQUIRE(status == 0);
+  close_now(loop, wal);
+  const std::uint64_t first = std::stoull(segment_names(dir).front());
+  REQUIRE(first > 11);
+  REQUIRE(first <= 16);
+  return first;
+}
+
+void flip_last_byte(const std::string& path) {
+  std::string bytes = read_file(path);
+  bytes.back() = static_cast<char>(bytes.back() ^ 0x01);
+  write_file(path, bytes);
+}
+
+}  // namespace
+
+TEST_CASE("dump decodes configuration changes", "[dump]") {
+  TempDir tmp;
+  {
+    Loop loop;
+    storage::RecoveredState recovered;
+    auto wal = open_ok(loop, tmp.path(), &recovered);
+    REQUIRE(write_now(loop, *wal, hard_state(2, 1),
+                      {conf_change(1, pb::ConfChange::ADD_LEARNER, 3),
+                       conf_change(2, pb::ConfChange::PROMOTE, 3),
+                       conf_change(3, pb::ConfChange::REMOVE, 2)}) == 0);
+    close_now(loop, wal);
+  }
+  Result r = run({tmp.path()});
+  CHECK(r.status == 0);
+  CHECK(has_line(r.out,
+                 "entry 1 term=2 conf-change conf add-learner 3 raft=127.0.0.1:3033 "
+                 "http=127.0.0.1:2023"));
+  CHECK(has_line(r.out, "entry 2 term=2 conf-change conf promote 3"));
+  CHECK(has_line(r.out, "entry 3 term=2 conf-change conf remove 2"));
+  Result json = run({tmp.path(), "--json"});
+  CHECK(json.out.find("\"command\":{\"conf\":\"add-learner\",\"id\":3,\"raft\":\"127.0.0.1:3033\","
+                      "\"http\":\"127.0.0.1:2023\",\"origin\":1,\"request_id\":77}") !=
+        std::string::npos);
+  CHECK(
+      json.out.find("\"command\":{\"conf\":\"promote\",\"id\":3,\"origin\":1,\"request_id\":77}") !=
+      std::string::npos);
+}
+
+TEST_CASE("dump prints every snapshot and the log from its first index", "[dump]") {
+  TempDir tmp;
+  const std::uint64_t first = write_compacted(tmp.path());
+  const std::string before = snapshot_of(tmp.path());
+  Result r = run({tmp.path()});
+  INFO(r.out);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  const std::string members =
+      "members [1 raft=127.0.0.1:3031 http=127.0.0.1:2021; 3 learner raft=127.0.0.1:3033 "
+      "http=127.0.0.1:2023]";
+  const auto size20 = std::filesystem::file_size(tmp.file(storage::snapshot_file_name(20, 2)));
+  CHECK(has_line(r.out, "snapshot " + storage::snapshot_file_name(20, 2) + ": index 20 term 2, " +
+                            members + ", 5 pairs, " + std::to_string(size20) + " bytes, ok"));
+  CHECK(r.out.find("snapshot " + storage::snapshot_file_name(10, 2) + ": index 10 term 2, " +
+                   members + ", 3 pairs, ") != std::string::npos);
+  CHECK(r.out.find("snapshot: no snapshot") == std::string::npos);
+  CHECK(r.out.find("entry " + std::to_string(first) + " term=2 ") != std::string::npos);
+  CHECK(r.out.find("entry " + std::to_string(first - 1) + " term=2 ") == std::string::npos);
+  CHECK(has_line(r.out, "log: entries " + std::to_string(first) + "..30"));
+  CHECK(has_line(r.out, "recovery: from " + storage::snapshot_file_name(20, 2) +
+                            " (index 20 term 2), then the log"));
+  CHECK(has_line(r.out, "status: intact"));
+
+  Result json = run({tmp.path(), "--json"});
+  CHECK(json.status == 0);
+  CHECK(has_line(json.out, "{\"type\":\"snapshot\",\"present\":true,\"file\":\"" +
+                               storage::snapshot_file_name(20, 2) +
+                               "\",\"index\":20,\"term\":2,\"members\":[{\"id\":1,\"raft\":"
+                               "\"127.0.0.1:3031\",\"http\":\"127.0.0.1:2021\",\"learner\":false},"
+                               "{\"id\":3,\"raft\":\"127.0.0.1:3033\",\"http\":\"127.0.0.1:2023\","
+                               "\"learner\":true}],\"pairs\":5,\"bytes\":" +
+                               std::to_string(size20) + ",\"status\":\"ok\"}"));
+  CHECK(has_line(json.out, "{\"type\":\"summary\",\"status\":\"intact\",\"first_index\":" +
+                               std::to_string(first) +
+                               ",\"last_index\":30,\"snapshot_index\":20}"));
+  CHECK(snapshot_of(tmp.path()) == before);
+}
+
+TEST_CASE("dump reports a corrupt snapshot, newest or not", "[dump]") {
+  TempDir tmp;
+  write_compacted(tmp.path());
+  const std::string older = tmp.file(storage::snapshot_file_name(10, 2));
+  const std::string newest = tmp.file(storage::snapshot_file_name(20, 2));
+  SECTION("an older one: still exit 1, recovery would use the newest") {
+    const std::uint64_t body = storage::get_u32(read_file(older).data() + 12);
+    flip_last_byte(older);
+    Result r = run({tmp.path()});
+    CHECK(r.status == 1);
+    CHECK(r.err.rfind("raftkv-dump: " + older + ": corrupt snapshot at offset " +
+                          std::to_string(body) + " (body checksum ",
+                      0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.find("snapshot " + storage::snapshot_file_name(10, 2) + ": index 10 term 2, ") !=
+          std::string::npos);
+    CHECK(r.out.find(", corrupt snapshot at offset " + std::to_string(body) + " (body checksum") !=
+          std::string::npos);
+    CHECK(r.out.find("recovery: from " + storage::snapshot_file_name(20, 2)) != std::string::npos);
+    CHECK(has_line(r.out, "status: corrupt"));
+  }
+  SECTION("the newest, and the older one is below the log: refused") {
+    flip_last_byte(newest);
+    Result r = run({tmp.path(), "--json"});
+    CHECK(r.status == 1);
+    CHECK(r.err.rfind("raftkv-dump: " + newest + ": corrupt snapshot at offset ", 0) == 0);
+    CHECK(r.err.find(") and no usable older snapshot\n") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.find("\"status\":\"corrupt\",\"problem\":\"" + newest) != std::string::npos);
+    CHECK(r.out.find("{\"type\":\"summary\",\"status\":\"corrupt\"") != std::string::npos);
+  }
+  SECTION("an unreadable header") {
+    std::string bytes = read_file(older);
+    bytes[0] = 'x';
+    write_file(older, bytes);
+    Result r = run({tmp.path()});
+    CHECK(r.status == 1);
+    CHECK(r.err == "raftkv-dump: " + older + ": corrupt snapshot at offset 0 (bad magic)\n");
+    CHECK(has_line(r.out, "snapshot " + storage::snapshot_file_name(10, 2) +
+                              ": corrupt snapshot at offset 0 (bad magic)"));
+  }
+}
+
+TEST_CASE("dump reports a log left stale by an interrupted install", "[dump]") {
+  TempDir tmp;
+  write_sample(tmp.path());
+  make_snapshot(tmp.path(), 50, 4, 1);
+  write_file(tmp.file(storage::snapshot_file_name(60, 4) + ".tmp"), "partial");
+  const std::string before = snapshot_of(tmp.path());
+  Result r = run({tmp.path()});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("stale, left by a snapshot install interrupted before its log reset") !=
+        std::string::npos);
+  CHECK(has_line(r.out, "snapshot tmp " + storage::snapshot_file_name(60, 4) +
+                            ".tmp: 7 bytes, an unfinished write (removed at the next start)"));
+  CHECK(has_line(r.out, "status: stale"));
+  CHECK(snapshot_of(tmp.path()) == before);
 }
 
 TEST_CASE("dump on a missing directory fails without creating it", "[dump]") {
