@@ -14,15 +14,18 @@ Core::State::State(Options options, PersistentState persistent)
   const pb::HardState& hs = persistent.hard_state;
   term = hs.term();
   vote = hs.voted() ? hs.vote() : kNoNode;
-  log.restore(std::move(persistent.entries));
-  // Everything recovered is durable; commit starts at 0 and is relearned.
+  if (persistent.snapshot) {
+    restore_snapshot(*persistent.snapshot, std::move(persistent.entries));
+  } else {
+    log.restore(std::move(persistent.entries));
+  }
+  // Everything recovered is durable. Commit starts at the snapshot (the
+  // driver loaded the state machine from it), or 0, and is relearned.
   persisted = log.last_index();
   unstable_from = log.last_index() + 1;
   applying = applied = log.compacted_index();
   commit = log.compacted_index();
-  for (NodeId voter : config.voters()) {
-    if (voter != id) progress.emplace(voter, Progress{});
-  }
+  reset_progress();
   reset_election_timer();
   last_soft = soft_state();
   // From a generator of its own (election timeouts stay as they were), also
@@ -63,6 +66,11 @@ void Core::State::step(pb::Message&& m) {
       return handle_propose(std::move(m));
     case pb::Message::kProposeResponse:
       return handle_propose_response(m);
+    case pb::Message::kInstallSnapshot:
+      return handle_install_snapshot(m);
+    case pb::Message::kSnapshotChunk:
+    case pb::Message::kSnapshotChunkAck:
+      return;  // the drivers' transfer of snapshot files, not Raft's business
     case pb::Message::BODY_NOT_SET:
       return;
   }
@@ -88,7 +96,8 @@ bool Core::State::check_term(const pb::Message& m) {
       // A granted pre-vote is answered with the term we asked for (term + 1).
       return true;
     }
-    const bool from_leader = m.has_append_entries() || m.has_timeout_now();
+    const bool from_leader =
+        m.has_append_entries() || m.has_timeout_now() || m.has_install_snapshot();
     become_follower(m.term(), from_leader ? m.from() : kNoNode);
     return true;
   }
@@ -106,11 +115,12 @@ bool Core::State::check_term(const pb::Message& m) {
 // current term instead of stalling (etcd#8243, canonical/raft#279): a stale
 // leader steps down, a stale (pre-)candidate catches up on the term.
 void Core::State::answer_stale(const pb::Message& m) {
-  if (m.has_append_entries()) {
+  if (m.has_append_entries() || m.has_install_snapshot()) {
     pb::Message reply = message_to(m.from());
     auto* r = reply.mutable_append_entries_response();
     r->set_success(false);
-    r->set_rejected_index(m.append_entries().prev_log_index());
+    r->set_rejected_index(m.has_append_entries() ? m.append_entries().prev_log_index()
+                                                 : m.install_snapshot().meta().index());
     r->set_last_log_index(log.last_index());
     // Carries our term, which may not be durable yet.
     send_after_persist(std::move(reply));
@@ -181,6 +191,32 @@ bool Core::State::has_ready() const {
   return leader != kNoNode && (!forward_entries.empty() || !forward_reads.empty());
 }
 
+namespace {
+
+PeerStatus peer_status(NodeId peer, const Progress& pr) {
+  PeerStatus p;
+  p.id = peer;
+  p.match = pr.match;
+  p.next = pr.next;
+  p.probing = pr.mode == Progress::Mode::kProbe;
+  switch (pr.mode) {
+    case Progress::Mode::kProbe:
+      p.mode = PeerMode::kProbe;
+      break;
+    case Progress::Mode::kReplicate:
+      p.mode = PeerMode::kReplicate;
+      break;
+    case Progress::Mode::kSnapshot:
+      p.mode = PeerMode::kSnapshot;
+      break;
+  }
+  p.pending_snapshot = pr.pending_snapshot;
+  p.recently_active = pr.recently_active;
+  return p;
+}
+
+}  // namespace
+
 Status Core::State::status() const {
   Status s;
   s.id = id;
@@ -193,12 +229,12 @@ Status Core::State::status() const {
   s.last_log_index = log.last_index();
   s.last_log_term = log.last_term();
   s.persisted_index = persisted;
+  s.snapshot_index = snapshot ? snapshot->index() : 0;
+  s.snapshot_term = snapshot ? snapshot->term() : 0;
+  s.first_log_index = log.first_index();
   s.voters = config.voters();
   if (role != Role::kLeader) return s;
-  for (const auto& [peer, pr] : progress) {
-    s.peers.push_back(
-        PeerStatus{peer, pr.match, pr.next, pr.mode == Progress::Mode::kProbe, pr.recently_active});
-  }
+  for (const auto& [peer, pr] : progress) s.peers.push_back(peer_status(peer, pr));
   return s;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,9 +23,22 @@
 namespace raftkv::core {
 
 // What a member recovered from its disk at start.
+//
+// With a snapshot, the driver has already loaded the state machine from it:
+// the core starts with commit = applied = snapshot index, its log compacted
+// up to the snapshot (index and term), and the configuration of
+// meta.config (voters: members with learner = false; learners: the rest;
+// Options::voters when meta.config lists nobody).
 struct PersistentState {
   pb::HardState hard_state;
-  std::vector<pb::Entry> entries;  // contiguous, starting at index 1 (until snapshots)
+  // The newest valid snapshot on disk, if any.
+  std::optional<pb::SnapshotMeta> snapshot;
+  // The write-ahead log's entries, contiguous. Without a snapshot they start
+  // at index 1. With one they may begin anywhere at or below
+  // snapshot->index() + 1: the core drops those at or below the snapshot
+  // index from memory (and all of them if the entry at the snapshot index
+  // has another term: another history).
+  std::vector<pb::Entry> entries;
 };
 
 enum class ProposeResult {
@@ -43,7 +57,9 @@ struct PeerStatus {
   NodeId id = 0;
   Index match = 0;
   Index next = 0;
-  bool probing = true;
+  bool probing = true;  // mode == PeerMode::kProbe
+  PeerMode mode = PeerMode::kProbe;
+  Index pending_snapshot = 0;  // kSnapshot: the index of the snapshot being sent
   bool recently_active = false;
 };
 
@@ -55,9 +71,17 @@ struct Status {
   NodeId leader = kNoNode;
   Index commit_index = 0;
   Index applied_index = 0;
+  // With a log emptied by compaction: the snapshot's index and term (what
+  // votes compare).
   Index last_log_index = 0;
   Term last_log_term = 0;
   Index persisted_index = 0;
+  // The newest snapshot the core was told of (0, 0: none) and the first
+  // index still in its log (snapshot_index + 1 .. or lower with trailing
+  // entries kept).
+  Index snapshot_index = 0;
+  Term snapshot_term = 0;
+  Index first_log_index = 1;
   std::vector<NodeId> voters;
   std::vector<PeerStatus> peers;  // filled on the leader only
 };
@@ -100,6 +124,32 @@ class Core {
 
   // The state machine applied every committed entry up to `index`.
   void on_applied(Index index);
+
+  // --- Snapshots and log compaction (Raft §7, thesis ch. 5)
+
+  // The metadata a snapshot of the state machine at `index` must carry: the
+  // term of entry `index` and the configuration as of `index` (member ids
+  // and learner flags; addresses as the core last learned them from a
+  // snapshot). `index` must be in [Status::first_log_index - 1, applied];
+  // nullopt otherwise.
+  std::optional<pb::SnapshotMeta> snapshot_meta(Index index) const;
+
+  // The driver has durably stored a snapshot with `meta` (meta.index <=
+  // applied; a call with meta.index > applied or a term that contradicts the
+  // log is ignored). The core offers it to followers that need compacted
+  // entries (if it is newer than the one it had), and drops the log entries
+  // before `keep_from` from memory, clamped to [first index, meta.index + 1]:
+  // the driver passes meta.index + 1 - trailing so that slightly lagging
+  // followers still catch up from the log.
+  void on_snapshot_taken(const pb::SnapshotMeta& meta, Index keep_from);
+
+  // Leader: the driver's transfer of the snapshot to `peer` ended. ok=false
+  // (connection lost for good, the follower refused or failed): the
+  // follower goes back to probing, and once it answers a heartbeat a new
+  // InstallSnapshot is emitted if it still needs one. ok=true: nothing to
+  // do until the follower's AppendEntriesResponse. Ignored unless `peer` is
+  // being sent a snapshot (a stale report).
+  void report_snapshot(NodeId peer, bool ok);
 
   bool has_ready() const;
   // Hands over everything accumulated since the last call.

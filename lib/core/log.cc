@@ -8,8 +8,37 @@ namespace raftkv::core {
 void Log::restore(std::vector<pb::Entry> entries) {
   entries_.clear();
   offset_ = entries.empty() ? 0 : entries.front().index() - 1;
-  offset_term_ = 0;  // unknown without snapshot metadata (seam)
+  offset_term_ = 0;  // unknown without snapshot metadata
   for (auto& entry : entries) append(std::move(entry));
+}
+
+void Log::restore(Index index, Term term, std::vector<pb::Entry> entries) {
+  reset(index, term);
+  for (auto& entry : entries) {
+    if (entry.index() == index && entry.term() != term) {
+      // Not the history the snapshot summarises: nothing after it can be.
+      entries_.clear();
+      return;
+    }
+    if (entry.index() <= index) continue;
+    if (entry.index() != last_index() + 1) return;  // a gap: the rest is unusable
+    entries_.push_back(std::move(entry));
+  }
+}
+
+void Log::reset(Index index, Term term) {
+  entries_.clear();
+  offset_ = index;
+  offset_term_ = term;
+}
+
+void Log::compact(Index keep_from) {
+  keep_from = std::clamp(keep_from, first_index(), last_index() + 1);
+  if (keep_from == first_index()) return;
+  offset_term_ = at(keep_from - 1).term();
+  entries_.erase(entries_.begin(),
+                 entries_.begin() + static_cast<std::ptrdiff_t>(keep_from - first_index()));
+  offset_ = keep_from - 1;
 }
 
 Term Log::last_term() const {
@@ -57,7 +86,8 @@ std::size_t Log::copy_into(Index from, Index to, std::size_t max_bytes,
 
 Index Log::last_index_with_term_at_most(Index index, Term term) const {
   index = std::min(index, last_index());
-  if (index <= offset_) return offset_;
+  if (index < offset_) return index;  // compacted: terms unknown, no better guess
+  if (index == offset_) return offset_;
   // Binary search over positions [0, index - offset_) for the first entry
   // whose term exceeds `term`; the answer is the entry just before it.
   auto begin = entries_.begin();

@@ -1,15 +1,17 @@
 // The in-memory Raft log (Raft §5.3): a window of entries in a deque with an
-// offset, so that a future snapshot can drop a prefix without renumbering.
+// offset, so that a snapshot can drop a prefix without renumbering (Raft
+// §7, thesis ch. 5).
 //
-// Indexes 1..compacted_index() are gone (covered by a snapshot: not yet
-// implemented, the seam is here); compacted_term() is the term of the entry
-// at compacted_index(), needed for the AppendEntries consistency check of
-// the first entry after it. Without compaction both are 0 and index 0 has
-// term 0, the conventional "empty log" sentinel.
+// Indexes 1..compacted_index() are gone (covered by a snapshot);
+// compacted_term() is the term of the entry at compacted_index(), needed for
+// the AppendEntries consistency check of the first entry after it and as
+// the last term of a log that a snapshot emptied. Without compaction both
+// are 0 and index 0 has term 0, the conventional "empty log" sentinel.
 //
-// Terms never decrease along the log (a leader appends entries of its own
-// term, which is higher than every term already in its log), which lets the
-// fast back-tracking search be a binary search.
+// Invariants: terms never decrease along the log, compacted entry included
+// (a leader appends entries of its own term, which is higher than every term
+// already in its log), which lets the fast back-tracking search be a binary
+// search; term_at(compacted_index()) == compacted_term().
 #pragma once
 
 #include <cstddef>
@@ -35,8 +37,19 @@ class Log {
   Log() = default;
 
   // Loads entries recovered from disk; they must be contiguous. The first
-  // one's index fixes the offset (1 unless a snapshot covered a prefix).
+  // one's index fixes the offset (its term is unknown: 0).
   void restore(std::vector<pb::Entry> entries);
+  // Loads a log that follows a snapshot of (index, term): entries at or
+  // below `index` are skipped, the rest must be contiguous from index + 1
+  // (those after a gap are ignored). If the entry at `index` has another
+  // term, the entries belong to another history and all are dropped.
+  void restore(Index index, Term term, std::vector<pb::Entry> entries);
+  // Replaces the whole log with the point (index, term) of an installed
+  // snapshot: empty, compacted_index() == index.
+  void reset(Index index, Term term);
+  // Drops the entries before `keep_from` (clamped to [first_index(),
+  // last_index() + 1]), remembering the term of the last one dropped.
+  void compact(Index keep_from);
 
   Index first_index() const { return offset_ + 1; }
   Index last_index() const { return offset_ + entries_.size(); }
@@ -64,8 +77,10 @@ class Log {
                         google::protobuf::RepeatedPtrField<pb::Entry>* out) const;
 
   // The largest index i <= `index` whose term is <= `term` (compacted_index()
-  // at the least). Used by both sides of fast back-tracking: it skips a whole
-  // conflicting term in one step. O(log n): terms are non-decreasing.
+  // at the least when `index` is not compacted; `index` itself when it is,
+  // as terms there are unknown). Used by both sides of fast back-tracking:
+  // it skips a whole conflicting term in one step. O(log n): terms are
+  // non-decreasing.
   Index last_index_with_term_at_most(Index index, Term term) const;
 
  private:

@@ -25,30 +25,45 @@ void Inflights::clear() {
   bytes_ = 0;
 }
 
+namespace {
+
+// What every change of mode forgets.
+void reset_flow(Progress& pr) {
+  pr.probe_sent = false;
+  pr.inflights.clear();
+  pr.stall_ticks = 0;
+  pr.sent_prev.reset();
+  pr.pending_snapshot = 0;
+}
+
+}  // namespace
+
 void Progress::become_probe(Index next_index) {
   mode = Mode::kProbe;
   next = std::max(next_index, match + 1);
-  probe_sent = false;
-  inflights.clear();
-  stall_ticks = 0;
-  sent_prev.reset();
+  reset_flow(*this);
 }
 
 void Progress::become_replicate() {
   mode = Mode::kReplicate;
   next = match + 1;
-  probe_sent = false;
-  inflights.clear();
-  stall_ticks = 0;
-  sent_prev.reset();
+  reset_flow(*this);
+}
+
+void Progress::become_snapshot(Index index) {
+  mode = Mode::kSnapshot;
+  reset_flow(*this);
+  pending_snapshot = index;
 }
 
 bool Progress::stale_rejection(Index rejected) const {
+  if (mode == Mode::kSnapshot) return true;
   if (answers_latest(rejected)) return false;
   return mode == Mode::kReplicate ? rejected <= match : rejected != next - 1;
 }
 
 bool Progress::paused(std::size_t max_count, std::size_t max_bytes) const {
+  if (mode == Mode::kSnapshot) return true;
   if (mode == Mode::kProbe) return probe_sent;
   return inflights.full(max_count, max_bytes);
 }

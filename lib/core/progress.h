@@ -9,8 +9,14 @@
 //              optimistically (`next` advances when sent), bounded by the
 //              inflight window in messages and in bytes (field notes 1.5:
 //              a count limit alone lets big entries overflow a follower).
-//
-// A snapshot state would be added here for log compaction.
+//   snapshot   the follower needs entries the leader has compacted: one
+//              InstallSnapshot of `pending_snapshot` is out, and nothing is
+//              appended until the follower acknowledges an index at or past
+//              it (-> replicate) or the driver reports the transfer failed
+//              (-> probe). Heartbeats continue, rejections are ignored. No
+//              timer ends this mode: a transfer takes as long as it takes
+//              (field notes 1.2: install loops when a transfer outlives an
+//              RPC timeout).
 #pragma once
 
 #include <cstddef>
@@ -41,7 +47,7 @@ class Inflights {
 };
 
 struct Progress {
-  enum class Mode { kProbe, kReplicate };
+  enum class Mode { kProbe, kReplicate, kSnapshot };
 
   Index match = 0;
   Index next = 1;
@@ -59,11 +65,19 @@ struct Progress {
   // since the last change of mode. A rejection of exactly this index
   // answers the follower's log as it is now, not an older message.
   std::optional<Index> sent_prev;
+  // Snapshot mode: the index of the snapshot being sent.
+  Index pending_snapshot = 0;
 
   // Back to probing from `next_index` (after a rejection or a stall).
   void become_probe(Index next_index);
-  // Streaming from match + 1 (after the first success in probe mode).
+  // Streaming from match + 1 (after the first success in probe mode, or
+  // once the follower acknowledged the snapshot).
   void become_replicate();
+  // Waiting for the follower to install the snapshot of `index`.
+  void become_snapshot(Index index);
+  // Snapshot mode, and the follower now holds everything up to the
+  // snapshot's index.
+  bool snapshot_done() const { return mode == Mode::kSnapshot && match >= pending_snapshot; }
   // Whether no AppendEntries may be sent now.
   bool paused(std::size_t max_count, std::size_t max_bytes) const;
   // Records that entries up to `last` (`bytes` of them) were sent.
@@ -78,6 +92,7 @@ struct Progress {
   // before the leader last changed its mind about the follower: in
   // replicate mode one at or below match, in probe mode one of another
   // index than the probe's; never one that answers the latest message.
+  // In snapshot mode every rejection: the snapshot will settle it.
   bool stale_rejection(Index rejected) const;
   // The follower lost entries it had acknowledged (a torn tail cut off by
   // recovery, a damaged disk): nothing it holds counts as replicated until

@@ -1,10 +1,19 @@
 // What the core asks its driver to do, collected since the last ready().
 //
 // The driver's contract (the same in the daemon and in the simulator):
-//   1. Start persisting `hard_state` (if set) and `entries` (if any), in that
-//      order relative to earlier Readys. `entries` may begin at or below the
-//      last index already written: the log is then truncated to
+//   1. Start persisting `hard_state` (if set), `snapshot` (if set) and
+//      `entries` (if any), in that order, after everything earlier Readys
+//      asked to persist. `entries` may begin at or below the last index
+//      already written: the log is then truncated to
 //      entries.front().index - 1 before appending (a follower's conflict).
+//      `snapshot` (a follower's install; the driver received and verified
+//      the file before stepping the InstallSnapshot): atomically replace
+//      the state machine with the snapshot's and reset the log to begin
+//      after meta.index, before applying this Ready's `committed` (they
+//      follow meta.index) and before sending its messages_after_persist.
+//      Once it is durable, call on_persisted(meta.index, meta.term) (until
+//      then the core keeps acknowledgements of the snapshot's index behind
+//      the disk). The driver's applied index is then meta.index.
 //   2. Send `messages` at once (in any order, may be lost).
 //   3. Send `messages_after_persist` only after everything asked to be
 //      persisted by this Ready and all earlier ones is durable (fdatasync
@@ -65,6 +74,8 @@ struct DroppedProposal {
 
 struct Ready {
   std::optional<pb::HardState> hard_state;
+  // Follower: install this snapshot (see step 1 above).
+  std::optional<pb::SnapshotMeta> snapshot;
   std::vector<pb::Entry> entries;
   std::vector<pb::Message> messages;
   std::vector<pb::Message> messages_after_persist;
@@ -77,9 +88,9 @@ struct Ready {
   std::optional<SoftState> soft_state;  // set when it changed
 
   bool empty() const {
-    return !hard_state && entries.empty() && messages.empty() && messages_after_persist.empty() &&
-           committed.empty() && reads.empty() && failed_reads.empty() &&
-           dropped_proposals.empty() && !soft_state;
+    return !hard_state && !snapshot && entries.empty() && messages.empty() &&
+           messages_after_persist.empty() && committed.empty() && reads.empty() &&
+           failed_reads.empty() && dropped_proposals.empty() && !soft_state;
   }
 };
 

@@ -13,7 +13,11 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
   if (pr.paused(opts.max_inflight_messages, opts.max_inflight_bytes)) return false;
   if (pr.next > log.last_index()) return false;
   const auto prev_term = log.term_at(pr.next - 1);
-  if (!prev_term) return false;  // compacted: would need InstallSnapshot (seam)
+  if (!prev_term) {
+    // Compacted: no AppendEntries can pass the follower's check any more.
+    send_snapshot(to, pr);
+    return false;
+  }
   pb::Message m = message_to(to);
   auto* ae = m.mutable_append_entries();
   ae->set_prev_log_index(pr.next - 1);
@@ -32,13 +36,17 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
 // it always passes the consistency check; it carries min(commit, match): a
 // follower must not commit entries it might not share with us. A follower
 // that rejects it lost entries it acknowledged (handle_append_rejection).
+// A match we compacted has no known term: the heartbeat is then anchored at
+// index 0, which every log holds (a follower's compacted prefix included).
 void Core::State::send_heartbeat(NodeId to, Progress& pr) {
   pb::Message m = message_to(to);
-  pr.sent_prev = pr.match;
+  const std::optional<Term> match_term = log.term_at(pr.match);
+  const Index anchor = match_term ? pr.match : 0;
+  pr.sent_prev = anchor;
   auto* ae = m.mutable_append_entries();
-  ae->set_prev_log_index(pr.match);
-  ae->set_prev_log_term(log.term_at(pr.match).value_or(0));
-  ae->set_leader_commit(std::min(commit, pr.match));
+  ae->set_prev_log_index(anchor);
+  ae->set_prev_log_term(match_term.value_or(0));
+  ae->set_leader_commit(std::min(commit, anchor));
   ae->set_read_round(read_round);
   send(std::move(m));
 }
@@ -81,6 +89,7 @@ void Core::State::handle_append_entries(pb::Message&& m) {
   set_leader(m.from());
   election_elapsed = 0;
   auto* ae = m.mutable_append_entries();
+  skip_compacted(ae);
   const Index prev = ae->prev_log_index();
   if (!log.matches(prev, ae->prev_log_term())) return reject_append(m);
 
@@ -91,13 +100,18 @@ void Core::State::handle_append_entries(pb::Message&& m) {
   const Index new_commit = std::min<Index>(ae->leader_commit(), last_new);
   if (new_commit > commit) commit = new_commit;
 
+  // Our durable committed prefix matches the leader's log too (Leader
+  // Completeness), so we claim it when it reaches further: a leader that
+  // lost our answer to an InstallSnapshot (or to an append) learns our
+  // progress from the next heartbeat's answer instead of waiting forever.
+  const Index match = std::max(last_new, std::min(commit, persisted));
   pb::Message reply = message_to(m.from());
   auto* r = reply.mutable_append_entries_response();
   r->set_success(true);
-  r->set_match_index(last_new);
+  r->set_match_index(match);
   r->set_read_round(ae->read_round());
   r->set_last_log_index(log.last_index());
-  send_ack(std::move(reply), last_new);
+  send_ack(std::move(reply), match);
 }
 
 // "match_index is durable": an acknowledgement waits for our writes unless
@@ -160,7 +174,9 @@ void Core::State::handle_append_response(const pb::Message& m) {
   ack_read_round(pr, r.read_round());
   if (!r.success()) return handle_append_rejection(pr, r);
   if (pr.advance(r.match_index())) {
-    if (pr.mode == Progress::Mode::kProbe) pr.become_replicate();
+    // Out of probing, or the follower installed the snapshot (or already
+    // had everything it covers): stream from its match.
+    if (pr.mode == Progress::Mode::kProbe || pr.snapshot_done()) pr.become_replicate();
     maybe_commit();
     maybe_send_timeout_now();
   } else if (pr.mode == Progress::Mode::kProbe) {

@@ -8,12 +8,15 @@
 //                  §5.4.2), proposals and their forwarding
 //   read_index.cc  linearizable reads without log writes (thesis §6.4)
 //   transfer.cc    leadership transfer (thesis §3.10)
+//   snapshot.cc    snapshots and log compaction: restart from a snapshot,
+//                  InstallSnapshot both ways (Raft §7, thesis ch. 5)
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "core/configuration.h"
@@ -50,6 +53,12 @@ struct Core::State {
   NodeId vote = kNoNode;
   Log log;
   bool hard_state_dirty = false;
+  // The newest snapshot the driver stored (on_snapshot_taken, a restart or
+  // an install): what a leader offers followers behind its compaction point.
+  std::optional<pb::SnapshotMeta> snapshot;
+  // The configuration as last read from a snapshot: member addresses for the
+  // metadata of the next one (the core itself only uses ids).
+  pb::ClusterConfig config_record;
 
   // --- volatile state
   Role role = Role::kFollower;
@@ -166,6 +175,19 @@ struct Core::State {
   void maybe_send_timeout_now();
   void abort_transfer();
   void handle_timeout_now(const pb::Message& m);
+
+  // snapshot.cc
+  void restore_snapshot(const pb::SnapshotMeta& meta, std::vector<pb::Entry>&& entries);
+  void adopt_config(const pb::ClusterConfig& record);
+  void reset_progress();
+  pb::ClusterConfig config_proto() const;
+  std::optional<pb::SnapshotMeta> snapshot_meta(Index index) const;
+  void on_snapshot_taken(const pb::SnapshotMeta& meta, Index keep_from);
+  void send_snapshot(NodeId to, Progress& pr);
+  void report_snapshot(NodeId peer, bool ok);
+  void handle_install_snapshot(const pb::Message& m);
+  void install_snapshot(const pb::SnapshotMeta& meta);
+  void skip_compacted(pb::AppendEntries* ae) const;
 };
 
 }  // namespace raftkv::core

@@ -16,4 +16,16 @@ std::string_view role_name(Role role) {
   return "unknown";
 }
 
+std::string_view peer_mode_name(PeerMode mode) {
+  switch (mode) {
+    case PeerMode::kProbe:
+      return "probe";
+    case PeerMode::kReplicate:
+      return "replicate";
+    case PeerMode::kSnapshot:
+      return "snapshot";
+  }
+  return "unknown";
+}
+
 }  // namespace raftkv::core

@@ -16,4 +16,11 @@ enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
 
 std::string_view role_name(Role role);
 
+// How a leader replicates to one follower (see progress.h): probing for the
+// point where the logs agree, streaming entries, or sending a snapshot.
+enum class PeerMode { kProbe, kReplicate, kSnapshot };
+
+// "probe", "replicate" or "snapshot".
+std::string_view peer_mode_name(PeerMode mode);
+
 }  // namespace raftkv::core

@@ -49,7 +49,7 @@ TEST_CASE("a member votes at most once per term (§5.2)") {
 TEST_CASE("a vote needs a log at least as up to date (§5.4.1)") {
   auto voter = [] {
     return std::make_unique<Core>(no_prevote(2),
-                                  PersistentState{{}, entries_with_terms({1, 1, 2})});
+                                  PersistentState{{}, {}, entries_with_terms({1, 1, 2})});
   };
   struct Case {
     Index last_index;
@@ -236,7 +236,7 @@ TEST_CASE("fault forget_to_persist_vote: the vote is not persisted and granted a
   REQUIRE(r.hard_state);
   CHECK_FALSE(r.hard_state->voted());
   // After a restart from that hard state it votes again in the same term.
-  Core restarted(o, PersistentState{*r.hard_state, {}});
+  Core restarted(o, PersistentState{*r.hard_state, {}, {}});
   restarted.step(vote_request(3, 2, 1, 0, 0));
   answer = find_vote_response(r = restarted.ready());
   REQUIRE(answer != nullptr);

@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace raftkv::core::test {
@@ -26,6 +27,15 @@ std::vector<pb::Entry> entries_with_terms(const std::vector<Term>& terms) {
   return out;
 }
 
+Index Disk::first_index() const {
+  if (!entries.empty()) return entries.front().index();
+  return snapshot ? snapshot->index() + 1 : 1;
+}
+
+Index Disk::last_index() const {
+  return first_index() + entries.size() - 1;
+}
+
 Cluster::Cluster(std::vector<NodeId> ids, const std::function<void(Options&)>& tweak)
     : Cluster(ids, {}, tweak) {}
 
@@ -42,8 +52,10 @@ void Cluster::start(NodeId id, Disk disk) {
   m.disk = disk;
   m.held.clear();
   m.unacked = false;
-  m.applied.clear();
-  m.core = std::make_unique<Core>(m.options, PersistentState{disk.hard_state, disk.entries});
+  m.applied = disk.snapshot_state;
+  m.received_snapshot.clear();
+  m.core = std::make_unique<Core>(m.options,
+                                  PersistentState{disk.hard_state, disk.snapshot, disk.entries});
 }
 
 void Cluster::restart(NodeId id) {
@@ -55,10 +67,21 @@ void Cluster::restart(NodeId id) {
 
 void Cluster::write(Member& m, const Ready& ready) {
   if (ready.hard_state) m.disk.hard_state = *ready.hard_state;
+  if (ready.snapshot) {
+    if (m.received_snapshot.size() != ready.snapshot->index()) {
+      throw std::logic_error("install of a snapshot that was not received");
+    }
+    m.disk.snapshot = *ready.snapshot;
+    m.disk.snapshot_state = m.received_snapshot;
+    m.disk.entries.clear();
+    m.applied = m.received_snapshot;
+  }
   if (!ready.entries.empty()) {
     const Index first = ready.entries.front().index();
-    if (first > m.disk.entries.size() + 1) throw std::logic_error("gap in written entries");
-    m.disk.entries.resize(first - 1);
+    if (first > m.disk.last_index() + 1 || first < m.disk.first_index()) {
+      throw std::logic_error("gap in written entries");
+    }
+    m.disk.entries.resize(first - m.disk.first_index());
     for (const auto& e : ready.entries) m.disk.entries.push_back(e);
   }
 }
@@ -69,10 +92,13 @@ void Cluster::process(NodeId id) {
   Ready ready = m.core->ready();
   write(m, ready);
   for (auto& msg : ready.messages) enqueue(std::move(msg));
-  const bool wrote = ready.hard_state || !ready.entries.empty();
+  const bool wrote = ready.hard_state || ready.snapshot || !ready.entries.empty();
   for (auto& msg : ready.messages_after_persist) m.held.push_back(std::move(msg));
   if (wrote) m.unacked = true;
-  for (const auto& e : ready.committed) m.applied.push_back(e);
+  for (const auto& e : ready.committed) {
+    if (e.index() != m.applied.size() + 1) throw std::logic_error("applied out of order");
+    m.applied.push_back(e);
+  }
   if (!ready.committed.empty()) m.core->on_applied(ready.committed.back().index());
   m.reads.insert(m.reads.end(), ready.reads.begin(), ready.reads.end());
   m.failed_reads.insert(m.failed_reads.end(), ready.failed_reads.begin(), ready.failed_reads.end());
@@ -84,6 +110,8 @@ void Cluster::persist(NodeId id) {
   Member& m = members_.at(id);
   if (m.unacked && !m.disk.entries.empty()) {
     m.core->on_persisted(m.disk.entries.back().index(), m.disk.entries.back().term());
+  } else if (m.unacked && m.disk.snapshot) {
+    m.core->on_persisted(m.disk.snapshot->index(), m.disk.snapshot->term());
   }
   m.unacked = false;
   for (auto& msg : m.held) enqueue(std::move(msg));
@@ -109,8 +137,42 @@ bool Cluster::deliver_one() {
   if (queue_.empty()) return false;
   pb::Message m = std::move(queue_.front());
   queue_.pop_front();
-  if (!blocked(m) && members_.count(m.to())) members_.at(m.to()).core->step(std::move(m));
+  if (m.has_install_snapshot() && hold_snapshots) {
+    held_snapshots_.push_back(std::move(m));
+  } else if (m.has_install_snapshot()) {
+    deliver_snapshot(std::move(m));
+  } else if (!blocked(m) && members_.count(m.to())) {
+    members_.at(m.to()).core->step(std::move(m));
+  }
   return true;
+}
+
+void Cluster::deliver_snapshot(pb::Message m) {
+  Member& sender = members_.at(m.from());
+  const pb::SnapshotMeta& meta = m.install_snapshot().meta();
+  const bool stored = sender.disk.snapshot && sender.disk.snapshot->index() == meta.index() &&
+                      sender.disk.snapshot->term() == meta.term();
+  const bool ok =
+      stored && !blocked(m) && members_.count(m.to()) && !(fail_transfer && fail_transfer(m));
+  sender.core->report_snapshot(m.to(), ok);
+  if (!ok) return;
+  Member& receiver = members_.at(m.to());
+  receiver.received_snapshot = sender.disk.snapshot_state;
+  receiver.core->step(std::move(m));
+}
+
+void Cluster::take_snapshot(NodeId id, Index index, Index trailing) {
+  Member& m = members_.at(id);
+  const std::optional<pb::SnapshotMeta> meta = m.core->snapshot_meta(index);
+  if (!meta || m.applied.size() < index) throw std::logic_error("no snapshot at this index");
+  m.disk.snapshot = *meta;
+  m.disk.snapshot_state.assign(m.applied.begin(),
+                               m.applied.begin() + static_cast<std::ptrdiff_t>(index));
+  const Index keep_from = index + 1 - std::min(trailing, index);
+  while (!m.disk.entries.empty() && m.disk.entries.front().index() < keep_from) {
+    m.disk.entries.erase(m.disk.entries.begin());
+  }
+  m.core->on_snapshot_taken(*meta, keep_from);
 }
 
 int Cluster::stabilize() {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,7 +19,14 @@ namespace raftkv::core::test {
 
 struct Disk {
   pb::HardState hard_state;
-  std::vector<pb::Entry> entries;  // index 1 at position 0
+  std::optional<pb::SnapshotMeta> snapshot;
+  // The state machine the snapshot holds: the entries 1..snapshot->index().
+  std::vector<pb::Entry> snapshot_state;
+  // Contiguous; index 1 at position 0 until a snapshot compacts a prefix.
+  std::vector<pb::Entry> entries;
+
+  Index first_index() const;
+  Index last_index() const;
 };
 
 struct Member {
@@ -29,7 +37,12 @@ struct Member {
   // Written to the disk but not yet acknowledged (manual persistence).
   bool unacked = false;
   std::vector<pb::Message> held;  // messages_after_persist waiting for it
+  // The state machine: every entry applied, index 1 at position 0 (loaded
+  // from the snapshot at start, replaced by an installed one).
   std::vector<pb::Entry> applied;
+  // The snapshot state received with the last InstallSnapshot, installed
+  // when the core asks (Ready::snapshot).
+  std::vector<pb::Entry> received_snapshot;
   std::vector<ReadState> reads;
   std::vector<std::uint64_t> failed_reads;
   std::vector<DroppedProposal> dropped;
@@ -75,6 +88,20 @@ class Cluster {
   // Restarts a member from its disk (losing everything not on it).
   void restart(NodeId id);
 
+  // Snapshots `id`'s state machine at `index` (<= applied) onto its disk and
+  // compacts its log, keeping `trailing` entries before the snapshot point.
+  void take_snapshot(NodeId id, Index index, Index trailing = 0);
+  // InstallSnapshot messages: the receiver gets the sender's stored snapshot
+  // state with the message and the sender's core hears report_snapshot(ok)
+  // (false when the sender holds no such snapshot, the link is cut, or
+  // `fail_transfer` says so). With `hold_snapshots` they are parked in
+  // held_snapshots() instead, like a transfer still running.
+  std::function<bool(const pb::Message&)> fail_transfer = nullptr;
+  bool hold_snapshots = false;
+  std::vector<pb::Message>& held_snapshots() { return held_snapshots_; }
+  // Delivers a (held) InstallSnapshot as above.
+  void deliver_snapshot(pb::Message m);
+
   std::deque<pb::Message>& queue() { return queue_; }
   std::vector<pb::Message>& sent_log() { return sent_log_; }
 
@@ -90,6 +117,7 @@ class Cluster {
   std::deque<pb::Message> queue_;
   std::set<std::pair<NodeId, NodeId>> cut_;
   std::vector<pb::Message> sent_log_;  // every message any member emitted
+  std::vector<pb::Message> held_snapshots_;
 };
 
 Options default_options(NodeId id, std::vector<NodeId> voters);
