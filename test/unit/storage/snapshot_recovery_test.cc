@@ -202,7 +202,7 @@ TEST_CASE("reset after an install, then writes from the snapshot's index + 1", "
   CHECK(back.hard_state.term() == 3);
 }
 
-TEST_CASE("a reset with nothing after it leaves an empty log ending at the snapshot", "[reset]") {
+TEST_CASE("a reset alone empties the log; writes go on from the snapshot's index + 1", "[reset]") {
   TempDir tmp;
   fill(tmp.path(), 1, 12);
   {
@@ -213,16 +213,19 @@ TEST_CASE("a reset with nothing after it leaves an empty log ending at the snaps
     REQUIRE(run_now(loop, [&](Wal::Done done) { wal->reset(40, std::move(done)); }) == 0);
     CHECK(segment_names(tmp.path()).empty());
     CHECK(wal->metrics().log_bytes == 0);
+    // A later batch starts a new segment from no active file at all.
+    REQUIRE(write_now(loop, *wal, std::nullopt, entries(41, 41, 2)) == 0);
+    CHECK(segment_names(tmp.path()) == std::vector<std::string>{segment_file_name(41)});
     close_now(loop, wal);
   }
   Loop loop;
   RecoveredState back;
   auto wal = open_ok(loop, tmp.path(), &back, small_segments());
   REQUIRE(back.snapshot);
-  CHECK(back.entries.empty());
-  CHECK(wal->last_index() == 40);
+  CHECK(indexes(back.entries) == std::vector<std::uint64_t>{41});
+  CHECK(wal->last_index() == 41);
   CHECK(write_now(loop, *wal, std::nullopt, entries(40, 40, 2)) == UV_EINVAL);
-  CHECK(write_now(loop, *wal, std::nullopt, entries(41, 43, 2)) == 0);
+  CHECK(write_now(loop, *wal, std::nullopt, entries(42, 43, 2)) == 0);
   close_now(loop, wal);
   CHECK(indexes(reopen(tmp.path()).entries) == std::vector<std::uint64_t>{41, 42, 43});
 }
