@@ -146,8 +146,12 @@ class Core {
   // Leader: the driver's transfer of the snapshot to `peer` ended. ok=false
   // (connection lost for good, the follower refused or failed): the
   // follower goes back to probing, and once it answers a heartbeat a new
-  // InstallSnapshot is emitted if it still needs one. ok=true: nothing to
-  // do until the follower's AppendEntriesResponse. Ignored unless `peer` is
+  // InstallSnapshot is emitted if it still needs one. ok=true (the
+  // follower's driver must have stepped the InstallSnapshot before it
+  // acknowledged the last chunk): the follower leaves snapshot mode with its
+  // AppendEntriesResponse; meanwhile heartbeats ask whether it holds the
+  // snapshot, so a follower that crashed before its install was durable
+  // answers no and is sent the snapshot again. Ignored unless `peer` is
   // being sent a snapshot (a stale report).
   void report_snapshot(NodeId peer, bool ok);
 

@@ -34,6 +34,8 @@ void reset_flow(Progress& pr) {
   pr.stall_ticks = 0;
   pr.sent_prev.reset();
   pr.pending_snapshot = 0;
+  pr.pending_snapshot_term = 0;
+  pr.snapshot_delivered = false;
 }
 
 }  // namespace
@@ -50,14 +52,15 @@ void Progress::become_replicate() {
   reset_flow(*this);
 }
 
-void Progress::become_snapshot(Index index) {
+void Progress::become_snapshot(Index index, Term term) {
   mode = Mode::kSnapshot;
   reset_flow(*this);
   pending_snapshot = index;
+  pending_snapshot_term = term;
 }
 
 bool Progress::stale_rejection(Index rejected) const {
-  if (mode == Mode::kSnapshot) return true;
+  if (mode == Mode::kSnapshot) return !(snapshot_delivered && rejected == pending_snapshot);
   if (answers_latest(rejected)) return false;
   return mode == Mode::kReplicate ? rejected <= match : rejected != next - 1;
 }

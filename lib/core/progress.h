@@ -13,10 +13,14 @@
 //              InstallSnapshot of `pending_snapshot` is out, and nothing is
 //              appended until the follower acknowledges an index at or past
 //              it (-> replicate) or the driver reports the transfer failed
-//              (-> probe). Heartbeats continue, rejections are ignored. No
-//              timer ends this mode: a transfer takes as long as it takes
-//              (field notes 1.2: install loops when a transfer outlives an
-//              RPC timeout).
+//              (-> probe). Heartbeats continue. No timer ends this mode: a
+//              transfer takes as long as it takes (field notes 1.2: install
+//              loops when a transfer outlives an RPC timeout). Once the
+//              driver reports the transfer done (`snapshot_delivered`),
+//              heartbeats are anchored at the snapshot's index and term: a
+//              follower that lost the install (it crashed before it was
+//              durable) rejects one, and that rejection (the only one not
+//              ignored in this mode) sends it back to probing.
 #pragma once
 
 #include <cstddef>
@@ -65,16 +69,20 @@ struct Progress {
   // since the last change of mode. A rejection of exactly this index
   // answers the follower's log as it is now, not an older message.
   std::optional<Index> sent_prev;
-  // Snapshot mode: the index of the snapshot being sent.
+  // Snapshot mode: the index and term of the snapshot being sent, and
+  // whether the driver reported it delivered (the follower's driver stepped
+  // the InstallSnapshot).
   Index pending_snapshot = 0;
+  Term pending_snapshot_term = 0;
+  bool snapshot_delivered = false;
 
   // Back to probing from `next_index` (after a rejection or a stall).
   void become_probe(Index next_index);
   // Streaming from match + 1 (after the first success in probe mode, or
   // once the follower acknowledged the snapshot).
   void become_replicate();
-  // Waiting for the follower to install the snapshot of `index`.
-  void become_snapshot(Index index);
+  // Waiting for the follower to install the snapshot of (index, term).
+  void become_snapshot(Index index, Term term);
   // Snapshot mode, and the follower now holds everything up to the
   // snapshot's index.
   bool snapshot_done() const { return mode == Mode::kSnapshot && match >= pending_snapshot; }
@@ -92,7 +100,8 @@ struct Progress {
   // before the leader last changed its mind about the follower: in
   // replicate mode one at or below match, in probe mode one of another
   // index than the probe's; never one that answers the latest message.
-  // In snapshot mode every rejection: the snapshot will settle it.
+  // In snapshot mode every rejection but that of a heartbeat anchored at the
+  // delivered snapshot: the follower does not have it after all.
   bool stale_rejection(Index rejected) const;
   // The follower lost entries it had acknowledged (a torn tail cut off by
   // recovery, a damaged disk): nothing it holds counts as replicated until

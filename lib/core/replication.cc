@@ -38,14 +38,23 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
 // that rejects it lost entries it acknowledged (handle_append_rejection).
 // A match we compacted has no known term: the heartbeat is then anchored at
 // index 0, which every log holds (a follower's compacted prefix included).
+// A follower the driver delivered a snapshot to is asked whether it holds
+// the snapshot's last entry (see progress.h, snapshot mode).
 void Core::State::send_heartbeat(NodeId to, Progress& pr) {
   pb::Message m = message_to(to);
-  const std::optional<Term> match_term = log.term_at(pr.match);
-  const Index anchor = match_term ? pr.match : 0;
+  Index anchor = 0;
+  Term anchor_term = 0;
+  if (pr.mode == Progress::Mode::kSnapshot && pr.snapshot_delivered) {
+    anchor = pr.pending_snapshot;
+    anchor_term = pr.pending_snapshot_term;
+  } else if (const std::optional<Term> match_term = log.term_at(pr.match)) {
+    anchor = pr.match;
+    anchor_term = *match_term;
+  }
   pr.sent_prev = anchor;
   auto* ae = m.mutable_append_entries();
   ae->set_prev_log_index(anchor);
-  ae->set_prev_log_term(match_term.value_or(0));
+  ae->set_prev_log_term(anchor_term);
   ae->set_leader_commit(std::min(commit, anchor));
   ae->set_read_round(read_round);
   send(std::move(m));

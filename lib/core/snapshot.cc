@@ -11,7 +11,9 @@
 // is unknown, so no AppendEntries can pass the consistency check) gets one
 // InstallSnapshot of the newest snapshot, and its Progress waits in snapshot
 // mode (progress.h) for the follower's acknowledgement or the driver's
-// report of a failed transfer.
+// report of a failed transfer. After the driver reports the transfer done,
+// heartbeats are anchored at the snapshot: a follower that lost the install
+// in a crash rejects one and is sent the snapshot again.
 //
 // Follower: the driver steps the InstallSnapshot only once it holds the
 // whole file, verified. What is already committed here needs no install;
@@ -106,15 +108,20 @@ void Core::State::send_snapshot(NodeId to, Progress& pr) {
   if (!snapshot) return;
   pb::Message m = message_to(to);
   *m.mutable_install_snapshot()->mutable_meta() = *snapshot;
-  pr.become_snapshot(snapshot->index());
+  pr.become_snapshot(snapshot->index(), snapshot->term());
   send(std::move(m));
 }
 
 void Core::State::report_snapshot(NodeId peer, bool ok) {
-  if (role != Role::kLeader || ok) return;
+  if (role != Role::kLeader) return;
   auto it = progress.find(peer);
   if (it == progress.end() || it->second.mode != Progress::Mode::kSnapshot) return;
   Progress& pr = it->second;
+  if (ok) {
+    // From now on heartbeats ask "do you hold the snapshot?" (send_heartbeat).
+    pr.snapshot_delivered = true;
+    return;
+  }
   pr.become_probe(pr.match + 1);
   // The driver just failed to reach the follower: retry once it answers a
   // heartbeat (which clears probe_sent), not in a tight loop.

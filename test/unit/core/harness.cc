@@ -154,11 +154,14 @@ void Cluster::deliver_snapshot(pb::Message m) {
                       sender.disk.snapshot->term() == meta.term();
   const bool ok =
       stored && !blocked(m) && members_.count(m.to()) && !(fail_transfer && fail_transfer(m));
-  sender.core->report_snapshot(m.to(), ok);
-  if (!ok) return;
-  Member& receiver = members_.at(m.to());
+  if (!ok) return sender.core->report_snapshot(m.to(), false);
+  // The receiver's driver steps the message before it acknowledges the last
+  // chunk, hence before the sender hears that the transfer is done.
+  const NodeId to = m.to();
+  Member& receiver = members_.at(to);
   receiver.received_snapshot = sender.disk.snapshot_state;
   receiver.core->step(std::move(m));
+  sender.core->report_snapshot(to, true);
 }
 
 void Cluster::take_snapshot(NodeId id, Index index, Index trailing) {

@@ -291,6 +291,57 @@ TEST_CASE("a failed transfer sends the follower back to probing, then a new Inst
   CHECK(peer(c.core(1).status(), 3).mode == PeerMode::kReplicate);
 }
 
+TEST_CASE("a follower that crashed before its install was durable gets the snapshot again") {
+  Cluster c = behind_compaction();
+  c.hold_snapshots = true;
+  c.heal();
+  for (int i = 0; i < 30 && c.held_snapshots().empty(); ++i) c.tick(1);
+  REQUIRE(c.held_snapshots().size() == 1);
+  c.member(3).auto_persist = false;
+  const Disk before = c.member(3).disk;
+  c.hold_snapshots = false;
+  c.deliver_snapshot(c.held_snapshots()[0]);  // reported done to the leader
+  c.held_snapshots().clear();
+  c.process(3);
+  REQUIRE(c.member(3).disk.snapshot);  // written, but not yet durable...
+  c.member(3).disk = before;           // ...and lost in the crash
+  c.restart(3);
+  REQUIRE(c.core(3).status().last_log_index == 1);
+  c.member(3).auto_persist = true;
+  REQUIRE(peer(c.core(1).status(), 3).mode == PeerMode::kSnapshot);
+  c.hold_snapshots = true;
+  c.tick(1);  // the heartbeat asks for the snapshot's entry; 3 has none
+  REQUIRE(c.held_snapshots().size() == 1);
+  c.hold_snapshots = false;
+  c.deliver_snapshot(c.held_snapshots()[0]);
+  c.held_snapshots().clear();
+  c.tick_all(2);
+  CHECK(c.member(3).applied.size() == 11);
+  CHECK(peer(c.core(1).status(), 3).mode == PeerMode::kReplicate);
+}
+
+TEST_CASE("a lost acknowledgement of an install does not strand the leader in snapshot mode") {
+  Cluster c = behind_compaction();
+  c.heal();
+  // Every answer of 3 that claims the snapshot is lost for a while.
+  int dropped = 0;
+  c.drop = [&dropped](const pb::Message& m) {
+    const bool lost = m.from() == 3 && m.has_append_entries_response() &&
+                      m.append_entries_response().match_index() == 11;
+    dropped += lost ? 1 : 0;
+    return lost;
+  };
+  for (int i = 0; i < 30 && !c.member(3).disk.snapshot; ++i) c.tick(1);
+  REQUIRE(c.member(3).disk.snapshot);
+  c.tick(1, 3);
+  CHECK(dropped >= 2);
+  REQUIRE(peer(c.core(1).status(), 3).mode == PeerMode::kSnapshot);
+  c.drop = nullptr;
+  c.tick_all(2);  // a heartbeat's answer carries the news
+  CHECK(peer(c.core(1).status(), 3).mode == PeerMode::kReplicate);
+  CHECK(peer(c.core(1).status(), 3).match == 11);
+}
+
 TEST_CASE("a transfer the driver reports failed is retried until it succeeds") {
   Cluster c = behind_compaction();
   int failures = 0;
