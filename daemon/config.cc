@@ -71,8 +71,16 @@ void add_flags(util::FlagParser& parser, DaemonConfig* c, std::string* cluster_e
                return !v.empty();
              });
   parser.add_bool("join", "join an existing cluster (not supported yet)", [c] { c->join = true; });
-  parser.add("snapshot-entries", "N", "entries applied between snapshots (default 10000)",
+  parser.add("snapshot-entries", "N",
+             "take a snapshot and compact the log every N applied entries (default 10000)",
              uint_setter(&c->snapshot_entries, 1, ~std::uint64_t{0}));
+  parser.add("snapshot-trailing", "N",
+             "log entries kept behind a snapshot for lagging followers (default 5000)",
+             uint_setter(&c->snapshot_trailing, 0, ~std::uint64_t{0}));
+  parser.add("wal-segment-bytes", "N",
+             "size at which a log segment is closed; compaction deletes whole segments "
+             "(default 64m)",
+             size_setter(&c->wal_segment_bytes, 4096, std::uint64_t{1} << 32));
   parser.add("heartbeat-interval", "MS", "leader heartbeat interval (default 50ms)",
              duration_setter(&c->heartbeat_interval_ms, 1));
   parser.add("election-timeout", "MS", "base election timeout, randomized up to 2x (default 500ms)",

@@ -21,6 +21,10 @@ struct DaemonConfig {
   std::string data_dir;
 
   std::uint64_t snapshot_entries = 10000;
+  // Entries kept in the log behind a snapshot, so that a follower only
+  // slightly behind catches up from the log instead of a whole snapshot.
+  std::uint64_t snapshot_trailing = 5000;
+  std::uint64_t wal_segment_bytes = 64ull << 20;
   std::uint64_t heartbeat_interval_ms = 50;
   std::uint64_t election_timeout_ms = 500;
   std::uint64_t request_timeout_ms = 5000;

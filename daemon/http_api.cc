@@ -135,6 +135,8 @@ void HttpApi::route(Call call, const http::Request& request) {
     members(std::move(call));
   else if (path == "/leader")
     transfer_leadership(std::move(call), *params);
+  else if (path == "/snapshot")
+    snapshot(std::move(call), *params);
   else if (path == "/metrics") {
     http::Response response;
     response.content_type = "text/plain; version=0.0.4";
@@ -300,6 +302,31 @@ void HttpApi::transfer_leadership(Call call, const Params& params) {
       *target, [this, call = std::move(call)](const TransferOutcome& outcome) mutable {
         finish_transfer(std::move(call), outcome);
       });
+}
+
+// POST /snapshot: 200 {"index", "term"} once the snapshot file is durable
+// (the log is compacted right after); 409 while one is being taken or with
+// nothing applied yet; 503 shutting down; 500 when writing it failed.
+void HttpApi::snapshot(Call call, const Params& params) {
+  const std::string problem = unexpected_param(params, {});
+  if (!problem.empty()) return reply_error(call, 400, problem);
+  node_->take_snapshot([this, call = std::move(call)](const SnapshotOutcome& outcome) mutable {
+    switch (outcome.status) {
+      case SnapshotStatus::kOk: {
+        http::Response response;
+        response.body = "{\"index\": " + std::to_string(outcome.index) +
+                        ", \"term\": " + std::to_string(outcome.term) + "}";
+        return reply(call, std::move(response));
+      }
+      case SnapshotStatus::kBusy:
+      case SnapshotStatus::kNothing:
+        return reply_error(call, 409, outcome.reason);
+      case SnapshotStatus::kUnavailable:
+        return reply_error(call, 503, outcome.reason);
+      case SnapshotStatus::kFailed:
+        return reply_error(call, 500, outcome.reason);
+    }
+  });
 }
 
 void HttpApi::finish_transfer(Call call, const TransferOutcome& outcome) {

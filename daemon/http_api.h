@@ -51,9 +51,11 @@ class HttpApi {
   void members(Call call);
   void transfer_leadership(Call call, const Params& params);
   void finish_transfer(Call call, const TransferOutcome& outcome);
+  void snapshot(Call call, const Params& params);
   void answer_value(Call call, const std::string& key);
   void append_storage_metrics(std::string& out) const;
   void append_transport_metrics(std::string& out) const;
+  void append_snapshot_metrics(std::string& out) const;
 
   bool check_key(Call& call, const std::string& key);
   bool check_value(Call& call, const std::string& value);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <uv.h>
 
@@ -16,6 +17,7 @@
 #include "daemon/raft_node.h"
 #include "daemon/systemd_notify.h"
 #include "http/server.h"
+#include "kv/state_machine.h"
 #include "storage/wal.h"
 #include "util/log.h"
 
@@ -40,6 +42,18 @@ http::Limits http_limits(const DaemonConfig& config) {
   return limits;
 }
 
+// Recovery hands the chosen snapshot's pairs straight to the state machine,
+// so a big snapshot is read once (verified and loaded in the same pass).
+class StateMachineSink : public storage::SnapshotSink {
+ public:
+  explicit StateMachineSink(kv::StateMachine* state) : state_(state) {}
+  void pair(std::string_view key, std::string_view value) override { state_->restore(key, value); }
+  void discard() override { state_->clear(); }
+
+ private:
+  kv::StateMachine* state_;
+};
+
 // What `systemctl status` shows: "role follower, term 3, leader 1".
 std::string status_text(core::Role role, core::Term term, core::NodeId leader, core::NodeId self) {
   std::string text =
@@ -60,14 +74,25 @@ class Daemon {
     notifier_.status("recovering " + config_.data_dir);
     storage::RecoveredState recovered;
     std::string error;
-    auto wal =
-        storage::Wal::open(loop_, config_.data_dir, storage::WalOptions{}, &recovered, &error);
+    storage::WalOptions wal_options;
+    wal_options.segment_bytes = config_.wal_segment_bytes;
+    kv::StateMachine state;
+    StateMachineSink sink(&state);
+    const std::uint64_t start_ns = uv_hrtime();
+    auto wal = storage::Wal::open(loop_, config_.data_dir, wal_options, &recovered, &error, &sink);
     if (!wal) die("cannot recover data dir " + config_.data_dir + ": " + error);
-    RKV_INFO(kLog, "member %llu recovered %zu log entries from %s (term %llu)",
-             static_cast<unsigned long long>(config_.node_id), recovered.entries.size(),
-             config_.data_dir.c_str(),
-             static_cast<unsigned long long>(recovered.hard_state.term()));
-    node_ = std::make_unique<RaftNode>(loop_, config_, std::move(wal), std::move(recovered));
+    std::string from_snapshot;
+    if (recovered.snapshot) {
+      from_snapshot = "a snapshot of " + std::to_string(state.key_count()) + " keys at index " +
+                      std::to_string(recovered.snapshot->meta.index()) + " and ";
+    }
+    RKV_INFO(kLog, "member %llu recovered %s%zu log entries from %s (term %llu) in %llu ms",
+             static_cast<unsigned long long>(config_.node_id), from_snapshot.c_str(),
+             recovered.entries.size(), config_.data_dir.c_str(),
+             static_cast<unsigned long long>(recovered.hard_state.term()),
+             static_cast<unsigned long long>((uv_hrtime() - start_ns) / 1000000));
+    node_ = std::make_unique<RaftNode>(loop_, config_, std::move(wal), std::move(recovered),
+                                       std::move(state));
     api_ = std::make_unique<HttpApi>(loop_, node_.get());
     server_ = std::make_unique<http::Server>(
         loop_, http_limits(config_), [this](http::Request&& request, http::Responder responder) {

@@ -46,17 +46,29 @@ RequestStatus status_of(kv::ApplyOutcome outcome) {
 }  // namespace
 
 RaftNode::RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<storage::Wal> wal,
-                   storage::RecoveredState recovered)
-    : loop_(loop), config_(config), wal_(std::move(wal)) {
-  core::PersistentState state;
-  state.hard_state = recovered.hard_state;
-  state.entries = std::move(recovered.entries);
-  core_ = std::make_unique<core::Core>(core_options(config_), std::move(state));
+                   storage::RecoveredState recovered, kv::StateMachine state)
+    : loop_(loop), config_(config), wal_(std::move(wal)), state_machine_(std::move(state)) {
+  restore_snapshot_state(recovered);
+  core::PersistentState persistent;
+  persistent.hard_state = recovered.hard_state;
+  if (recovered.snapshot) persistent.snapshot = recovered.snapshot->meta;
+  persistent.entries = std::move(recovered.entries);
+  core_ = std::make_unique<core::Core>(core_options(config_), std::move(persistent));
   transport_ = std::make_unique<transport::Transport>(loop_, config_.node_id, peers_of(config_),
                                                       transport::TransportOptions{},
                                                       [this](pb::Message&& message) {
-                                                        if (!shutting_down_) core_->step(message);
+                                                        if (!shutting_down_)
+                                                          on_peer_message(std::move(message));
                                                       });
+  taker_ = std::make_unique<SnapshotTaker>(loop_, config_.data_dir);
+  receiver_ = std::make_unique<transport::SnapshotReceiver>(
+      loop_, config_.data_dir, transport::SnapshotReceiverOptions{},
+      [this](pb::Message message) {
+        if (!shutting_down_) transport_->send(std::move(message));
+      },
+      [this](core::NodeId from, core::Term term, const storage::SnapshotInfo& info) {
+        on_snapshot_received(from, term, info);
+      });
   // Request ids must not repeat across restarts of this member: entries
   // proposed by an earlier incarnation may still be applied after we restart.
   std::random_device entropy;
@@ -86,6 +98,14 @@ void RaftNode::on_tick(uv_timer_t* timer) {
 
 void RaftNode::on_prepare(uv_prepare_t* prepare) {
   static_cast<RaftNode*>(prepare->data)->process_ready();
+}
+
+// Snapshot transfer traffic is the daemon's, not the core's: chunks go to
+// the receiver, acks to the sender of that peer (snapshots.cc).
+void RaftNode::on_peer_message(pb::Message&& message) {
+  if (message.has_snapshot_chunk()) return on_snapshot_chunk(message);
+  if (message.has_snapshot_chunk_ack()) return on_snapshot_ack(message);
+  core_->step(message);
 }
 
 void RaftNode::tick() {
@@ -166,6 +186,7 @@ void RaftNode::handle_ready(core::Ready ready) {
 
 void RaftNode::persist(core::Ready& ready) {
   if (!fatal_error_.empty()) return;  // nothing more is promised after a disk failure
+  if (ready.snapshot) persist_snapshot(ready);
   if (ready.hard_state || !ready.entries.empty()) {
     const std::uint64_t seq = ++writes_submitted_;
     core::Index index = 0;
@@ -206,6 +227,11 @@ void RaftNode::send_all(std::vector<pb::Message>& messages) {
   if (shutting_down_) return;
   for (pb::Message& message : messages) {
     if (message.has_timeout_now()) transfers_.on_timeout_now_sent(message.to());
+    // The core names the snapshot; the daemon streams its file in chunks.
+    if (message.has_install_snapshot()) {
+      send_snapshot(message);
+      continue;
+    }
     transport_->send(std::move(message));
   }
 }
@@ -216,6 +242,7 @@ void RaftNode::apply(std::vector<pb::Entry>& entries) {
   applied_index_ = entries.back().index();
   core_->on_applied(applied_index_);
   release_reads();
+  maybe_take_snapshot();
 }
 
 void RaftNode::apply_entry(const pb::Entry& entry) {
@@ -296,6 +323,11 @@ void RaftNode::note_soft_state(const core::SoftState& soft) {
                soft.leader == config_.node_id ? " (this member)" : "");
     }
   }
+  // Chunks carry the term they were sent in: a leader that lost its role
+  // (or leads again in a new term) starts any transfer afresh.
+  if (soft.role != core::Role::kLeader || soft.term != soft_state_.term) {
+    cancel_snapshot_sends(soft.role != core::Role::kLeader ? "no longer the leader" : "new term");
+  }
   soft_state_ = soft;
   if (on_soft_state_) on_soft_state_(soft_state_);
   transfers_.on_soft_state(soft_state_);
@@ -357,22 +389,27 @@ void RaftNode::shutdown(std::function<void()> done) {
   transfers_.fail_all({TransferStatus::kTimeout, core::kNoNode, 0,
                        "member shutting down; the transfer's outcome is unknown"});
   on_closed_ = std::move(done);
+  // Order: snapshot work (the taker's child is killed), then the timers,
+  // then the transport, then the log (its in-flight fsyncs finish).
+  close_snapshots([this] { close_handles(); });
+}
+
+void RaftNode::close_handles() {
+  if (open_handles_ == 0) return close_transport_and_log();
   auto close_one = [](uv_handle_t* handle) {
     auto* self = static_cast<RaftNode*>(handle->data);
-    if (--self->open_handles_ == 0) {
-      self->transport_->close([self] {
-        self->wal_->close([self] {
-          if (self->on_closed_) self->on_closed_();
-        });
-      });
-    }
+    if (--self->open_handles_ == 0) self->close_transport_and_log();
   };
-  if (open_handles_ == 0) {
-    transport_->close([this] { wal_->close([this] { on_closed_(); }); });
-    return;
-  }
   uv_close(reinterpret_cast<uv_handle_t*>(&tick_timer_), close_one);
   uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), close_one);
+}
+
+void RaftNode::close_transport_and_log() {
+  transport_->close([this] {
+    wal_->close([this] {
+      if (on_closed_) on_closed_();
+    });
+  });
 }
 
 }  // namespace raftkv::daemon

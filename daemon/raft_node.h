@@ -9,12 +9,23 @@
 // entries go to the WAL in one batch and AppendEntries go out at once; when
 // a majority has them durably the leader commits, every member applies, and
 // the member holding the request answers it from its own apply.
+//
+// Snapshots (snapshots.cc; docs/design.md, "Snapshots"): every
+// --snapshot-entries applied entries (and on take_snapshot()) a forked
+// child writes the state machine to a snapshot file, then the log before it
+// (minus --snapshot-trailing entries) is compacted. A leader streams its
+// newest snapshot to a follower whose core asks for one (InstallSnapshot);
+// a follower receives it chunk by chunk and installs it when its core says
+// so (Ready::snapshot).
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,9 +35,13 @@
 #include "daemon/config.h"
 #include "daemon/leader_transfers.h"
 #include "daemon/pending_requests.h"
+#include "daemon/snapshot_taker.h"
 #include "kv.pb.h"
 #include "kv/state_machine.h"
+#include "storage/snapshot_file.h"
 #include "storage/wal.h"
+#include "transport/snapshot_receiver.h"
+#include "transport/snapshot_sender.h"
 #include "transport/transport.h"
 
 namespace raftkv::daemon {
@@ -41,11 +56,42 @@ struct NodeMetrics {
   std::uint64_t leader_changes = 0;
 };
 
+struct SnapshotMetrics {
+  std::uint64_t installs = 0;         // snapshots received from a leader and installed
+  std::uint64_t last_install_ms = 0;  // loading the last one into the state machine
+  std::uint64_t sends_started = 0;    // transfers to followers begun
+  std::uint64_t sends_succeeded = 0;  // ... the follower verified and kept the file
+  std::uint64_t sends_failed = 0;     // ... ended without (give-up, refusal, error)
+  std::uint64_t sends_cancelled = 0;  // ... abandoned: leadership lost, newer snapshot
+  std::uint64_t sent_bytes = 0;       // chunk data sent by finished transfers
+  std::uint64_t compactions = 0;      // log compactions after a snapshot
+};
+
+// What POST /snapshot gets.
+enum class SnapshotStatus {
+  kOk,           // durable: `index`, `term`
+  kBusy,         // one is already being taken (HTTP 409)
+  kNothing,      // nothing applied yet (HTTP 409)
+  kUnavailable,  // shutting down or failed (HTTP 503)
+  kFailed,       // the snapshot could not be written (HTTP 500; `reason`)
+};
+
+struct SnapshotOutcome {
+  SnapshotStatus status = SnapshotStatus::kOk;
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;
+  std::string reason;
+};
+
+using SnapshotCallback = std::function<void(const SnapshotOutcome&)>;
+
 class RaftNode {
  public:
-  // `recovered` is what Wal::open() read from the data dir.
+  // `recovered` is what Wal::open() read from the data dir; `state` holds
+  // the pairs of recovered.snapshot, if there is one (loaded during
+  // recovery through a SnapshotSink).
   RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<storage::Wal> wal,
-           storage::RecoveredState recovered);
+           storage::RecoveredState recovered, kv::StateMachine state);
   ~RaftNode();
   RaftNode(const RaftNode&) = delete;
   RaftNode& operator=(const RaftNode&) = delete;
@@ -67,11 +113,19 @@ class RaftNode {
   // member does not lead or the target is not a voter.
   void transfer_leadership(core::NodeId target, TransferCallback done);
 
+  // Takes a snapshot at the applied index now and compacts the log; `done`
+  // runs once the snapshot file is durable (or with why not).
+  void take_snapshot(SnapshotCallback done);
+
   const kv::StateMachine& state_machine() const { return state_machine_; }
   core::Status status() const;
   const NodeMetrics& metrics() const { return metrics_; }
   const storage::Wal& wal() const { return *wal_; }
   const transport::Transport& transport() const { return *transport_; }
+  const SnapshotTaker& snapshot_taker() const { return *taker_; }
+  const SnapshotMetrics& snapshot_metrics() const { return snapshot_metrics_; }
+  const transport::SnapshotReceiver& snapshot_receiver() const { return *receiver_; }
+  std::size_t snapshot_sends_in_progress() const { return senders_.size(); }
   const DaemonConfig& config() const { return config_; }
   // Set when the disk failed: the member no longer acknowledges anything.
   const std::string& fatal_error() const { return fatal_error_; }
@@ -95,6 +149,7 @@ class RaftNode {
   void handle_ready(core::Ready ready);
   void persist(core::Ready& ready);
   void send_all(std::vector<pb::Message>& messages);
+  void on_peer_message(pb::Message&& message);
   void on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status);
   void flush_after_persist();
   void apply(std::vector<pb::Entry>& entries);
@@ -104,6 +159,27 @@ class RaftNode {
   void fail_reads(const std::vector<std::uint64_t>& ids);
   void fail_proposals(const std::vector<core::DroppedProposal>& dropped);
   void note_soft_state(const core::SoftState& soft);
+  void close_handles();
+  void close_transport_and_log();
+
+  // snapshots.cc
+  void restore_snapshot_state(const storage::RecoveredState& recovered);
+  void maybe_take_snapshot();
+  bool start_snapshot(SnapshotCallback done, std::string* error);
+  pb::SnapshotMeta with_addresses(pb::SnapshotMeta meta) const;
+  void on_snapshot_written(const SnapshotResult& result);
+  void compact_after(const pb::SnapshotMeta& meta);
+  void prune_snapshots();
+  void send_snapshot(const pb::Message& install);
+  void on_snapshot_sent(core::NodeId peer, bool ok, const std::string& error);
+  void cancel_snapshot_sends(const char* why);
+  void restart_idle_sends();
+  void on_snapshot_ack(const pb::Message& message);
+  void on_snapshot_chunk(const pb::Message& message);
+  void on_snapshot_received(core::NodeId from, core::Term term, const storage::SnapshotInfo& info);
+  void install_snapshot(const pb::SnapshotMeta& meta);
+  void persist_snapshot(core::Ready& ready);
+  void close_snapshots(std::function<void()> done);
   void fail(const std::string& reason);
   std::uint64_t next_request_id();
   std::uint64_t now_ms() const;
@@ -115,6 +191,19 @@ class RaftNode {
   std::unique_ptr<core::Core> core_;
   std::unique_ptr<transport::Transport> transport_;
   kv::StateMachine state_machine_;
+
+  // Snapshots (snapshots.cc).
+  std::unique_ptr<SnapshotTaker> taker_;
+  std::unique_ptr<transport::SnapshotReceiver> receiver_;
+  std::map<core::NodeId, std::unique_ptr<transport::SnapshotSender>> senders_;
+  std::optional<storage::SnapshotInfo> newest_snapshot_;  // what a leader sends
+  core::Index last_snapshot_index_ = 0;      // the threshold counts applied entries from here
+  core::Index snapshot_retry_at_ = 0;        // after a failure, no new attempt before this
+  SnapshotCallback snapshot_waiter_;         // the POST /snapshot being served
+  bool pruning_ = false;                     // a prune job is in the threadpool
+  std::set<std::string> damaged_snapshots_;  // failed verification at start
+  SnapshotMetrics snapshot_metrics_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // for threadpool completions
 
   uv_timer_t tick_timer_{};
   uv_prepare_t prepare_{};

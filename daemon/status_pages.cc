@@ -129,6 +129,63 @@ void HttpApi::append_transport_metrics(std::string& out) const {
           static_cast<double>(node_->transport().rejected_connections()));
 }
 
+void HttpApi::append_snapshot_metrics(std::string& out) const {
+  const core::Status s = node_->status();
+  const SnapshotTakerMetrics& taker = node_->snapshot_taker().metrics();
+  const SnapshotMetrics& node = node_->snapshot_metrics();
+  const transport::SnapshotReceiverStats& received = node_->snapshot_receiver().stats();
+  gauge(out, "raftkv_snapshot_index", "last log index covered by the newest snapshot",
+        static_cast<double>(s.snapshot_index));
+  gauge(out, "raftkv_first_log_index", "first index still in the log",
+        static_cast<double>(s.first_log_index));
+  counter(out, "raftkv_snapshots_taken_total", "snapshots of this member's state written",
+          static_cast<double>(taker.taken));
+  counter(out, "raftkv_snapshots_failed_total", "snapshots that could not be written",
+          static_cast<double>(taker.failed));
+  gauge(out, "raftkv_snapshot_running", "1 while a snapshot is being written",
+        taker.running ? 1 : 0);
+  gauge(out, "raftkv_snapshot_last_duration_seconds", "time to write the last snapshot",
+        static_cast<double>(taker.last_duration_ms) / 1e3);
+  gauge(out, "raftkv_snapshot_last_bytes", "size of the last snapshot file",
+        static_cast<double>(taker.last_bytes));
+  gauge(out, "raftkv_snapshot_last_fork_seconds", "loop stall of the last snapshot's fork()",
+        static_cast<double>(taker.last_fork_us) / 1e6);
+  counter(out, "raftkv_log_compactions_total", "log compactions after a snapshot",
+          static_cast<double>(node.compactions));
+  counter(out, "raftkv_snapshot_installs_total", "snapshots received from a leader and installed",
+          static_cast<double>(node.installs));
+  gauge(out, "raftkv_snapshot_last_install_seconds",
+        "time to load the last installed snapshot into the state machine",
+        static_cast<double>(node.last_install_ms) / 1e3);
+  gauge(out, "raftkv_snapshot_sends_in_progress", "snapshot transfers to followers running",
+        static_cast<double>(node_->snapshot_sends_in_progress()));
+  out +=
+      "# HELP raftkv_snapshot_sends_total snapshot transfers to followers, by outcome\n"
+      "# TYPE raftkv_snapshot_sends_total counter\n";
+  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"ok\"",
+                  static_cast<double>(node.sends_succeeded));
+  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"failed\"",
+                  static_cast<double>(node.sends_failed));
+  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"cancelled\"",
+                  static_cast<double>(node.sends_cancelled));
+  counter(out, "raftkv_snapshot_sent_bytes_total",
+          "snapshot chunk bytes sent by finished transfers (resends included)",
+          static_cast<double>(node.sent_bytes));
+  gauge(out, "raftkv_snapshot_receives_in_progress", "1 while a snapshot is being received",
+        received.in_progress ? 1 : 0);
+  out +=
+      "# HELP raftkv_snapshot_receives_total snapshot transfers from a leader, by outcome\n"
+      "# TYPE raftkv_snapshot_receives_total counter\n";
+  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"completed\"",
+                  static_cast<double>(received.completed));
+  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"failed\"",
+                  static_cast<double>(received.failed));
+  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"abandoned\"",
+                  static_cast<double>(received.abandoned));
+  counter(out, "raftkv_snapshot_received_bytes_total", "snapshot bytes written while receiving",
+          static_cast<double>(received.bytes_written));
+}
+
 void HttpApi::status(Call call) {
   const core::Status s = node_->status();
   std::string body =
@@ -138,6 +195,9 @@ void HttpApi::status(Call call) {
       ", \"applied_index\": " + std::to_string(s.applied_index) +
       ", \"last_log_index\": " + std::to_string(s.last_log_index) +
       ", \"persisted_index\": " + std::to_string(s.persisted_index) +
+      ", \"snapshot_index\": " + std::to_string(s.snapshot_index) +
+      ", \"snapshot_term\": " + std::to_string(s.snapshot_term) +
+      ", \"first_log_index\": " + std::to_string(s.first_log_index) +
       ", \"members\": " + members_json(node_->config()) +
       ", \"keys\": " + std::to_string(node_->state_machine().key_count()) + ", \"disk_error\": ";
   const std::string& fatal = node_->fatal_error();
@@ -187,6 +247,7 @@ std::string HttpApi::metrics_text() const {
           static_cast<double>(n.leader_changes));
   append_storage_metrics(out);
   append_transport_metrics(out);
+  append_snapshot_metrics(out);
   out +=
       "# HELP raftkv_http_responses_total HTTP responses by endpoint and status code\n"
       "# TYPE raftkv_http_responses_total counter\n";
