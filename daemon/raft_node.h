@@ -165,6 +165,7 @@ class RaftNode {
   // snapshots.cc
   void restore_snapshot_state(const storage::RecoveredState& recovered);
   void maybe_take_snapshot();
+  core::Index plus_interval(core::Index index) const;  // index + --snapshot-entries
   bool start_snapshot(SnapshotCallback done, std::string* error);
   pb::SnapshotMeta with_addresses(pb::SnapshotMeta meta) const;
   void on_snapshot_written(const SnapshotResult& result);

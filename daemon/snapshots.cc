@@ -41,6 +41,11 @@ unsigned long long ull(std::uint64_t n) {
   return static_cast<unsigned long long>(n);
 }
 
+// a + b, saturating: --snapshot-entries may be as large as "never".
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return a > ~std::uint64_t{0} - b ? ~std::uint64_t{0} : a + b;
+}
+
 std::uint64_t ms_since(std::uint64_t start_ns) {
   return (uv_hrtime() - start_ns) / 1000000;
 }
@@ -122,10 +127,13 @@ void RaftNode::restore_snapshot_state(const storage::RecoveredState& recovered) 
 
 // --- taking a snapshot and compacting ---------------------------------------------
 
+core::Index RaftNode::plus_interval(core::Index index) const {
+  return saturating_add(index, config_.snapshot_entries);
+}
+
 void RaftNode::maybe_take_snapshot() {
   if (shutting_down_ || !fatal_error_.empty() || taker_->running() || pruning_) return;
-  const core::Index due =
-      std::max(last_snapshot_index_ + config_.snapshot_entries, snapshot_retry_at_);
+  const core::Index due = std::max(plus_interval(last_snapshot_index_), snapshot_retry_at_);
   if (applied_index_ < due) return;
   std::string error;
   if (!start_snapshot(nullptr, &error)) {
@@ -168,7 +176,7 @@ bool RaftNode::start_snapshot(SnapshotCallback done, std::string* error) {
   }
   if (started == SnapshotTaker::Start::kForkFailed) {
     // Do not retry on every applied entry: wait for another interval.
-    snapshot_retry_at_ = applied_index_ + config_.snapshot_entries;
+    snapshot_retry_at_ = plus_interval(applied_index_);
     return false;
   }
   snapshot_waiter_ = std::move(done);
@@ -198,7 +206,7 @@ void RaftNode::on_snapshot_written(const SnapshotResult& result) {
   if (!result.ok) {
     RKV_ERROR(kLog, "snapshot failed after %llu ms: %s", ull(result.duration_ms),
               result.error.c_str());
-    snapshot_retry_at_ = applied_index_ + config_.snapshot_entries;
+    snapshot_retry_at_ = plus_interval(applied_index_);
     if (waiter) waiter({SnapshotStatus::kFailed, 0, 0, result.error});
     return;
   }
