@@ -2,7 +2,8 @@
 // snapshot file without stopping the loop and without copying the state:
 // it fork()s, and the child writes the pairs it sees through copy-on-write
 // pages (what Redis's BGSAVE does). The parent's only stall is fork() itself
-// (copying page tables: a few ms per GB of state, reported as fork_us).
+// (copying page tables: on the order of 10 ms per GB of state, reported
+// as fork_us).
 //
 // Happy path: start() forks; the child writes every pair with
 // storage::SnapshotWriter (tmp file, fdatasync, rename, directory fsync)
