@@ -624,10 +624,14 @@ class Runner:
 
     def read_dump(self, dump: str, m) -> tuple[Optional[tuple[int, int]], dict, int]:
         """Runs raftkv-dump --json on member m's data dir (saved as
-        dump-<id>.jsonl). Returns (its newest snapshot's (index, term) or
-        None, its log {index: (term, type, command)} after truncations and
-        without the entries its snapshot covers, how many such covered
-        entries its segments still hold)."""
+        dump-<id>.jsonl). Returns (its newest intact snapshot's (index,
+        term) or None, its log {index: (term, type, command)} after
+        truncations, how many of those entries the snapshot covers).
+
+        Entries at or below the snapshot's index stay in the log as long as
+        their segment holds later ones too (segments are deleted whole), and
+        recovery keeps them when the log continues the snapshot (leaders
+        still send them): they are compared like the others."""
         r = subprocess.run([dump, m.data_dir, "--json"], capture_output=True, text=True,
                            timeout=120)
         with open(os.path.join(self.run_dir, f"dump-{m.id}.jsonl"), "w") as f:
@@ -643,7 +647,7 @@ class Runner:
             except ValueError:
                 continue
             if d.get("type") == "snapshot" and d.get("present", True) \
-                    and isinstance(d.get("index"), int):
+                    and d.get("status", "ok") == "ok" and isinstance(d.get("index"), int):
                 if snap is None or d["index"] > snap[0]:
                     snap = (d["index"], d.get("term"))
             elif d.get("type") == "truncate":
@@ -653,18 +657,16 @@ class Runner:
             elif d.get("type") == "entry":
                 log[d["index"]] = (d["term"], d.get("entry_type"),
                                    json.dumps(d.get("command"), sort_keys=True))
-        # Entries up to the snapshot's index are no longer part of the log
-        # (segments are deleted whole, so some may still be on disk).
-        covered = [x for x in log if snap is not None and x <= snap[0]]
-        for idx in covered:
-            del log[idx]
-        return snap, log, len(covered)
+        covered = sum(1 for x in log if snap is not None and x <= snap[0])
+        return snap, log, covered
 
     def check_snapshot_metadata(self, snaps: dict, logs: dict, upto: int, below: dict) -> str:
         """A snapshot stands for the committed log up to its index: its index
-        is committed, its term is the term every other member has at that
-        index (in its log or in its own snapshot), and a member's log goes on
-        from its snapshot without a gap."""
+        is committed, its term is the term every member has at that index
+        (in its log or in its own snapshot), and the member's own log
+        continues it (docs/disk-format.md, "Snapshots in recovery"): it is
+        empty, holds the snapshot's entry with the snapshot's term, or starts
+        right after it."""
         bad = []
         for i, snap in snaps.items():
             if snap is None:
@@ -673,22 +675,20 @@ class Runner:
             if index > upto:
                 bad.append(f"member {i}'s snapshot at {index} is past the commit index {upto}")
             for j in snaps:
-                if j == i:
-                    continue
                 other = logs[j].get(index, (None,))[0]
-                if snaps[j] is not None and snaps[j][0] == index:
+                if j != i and snaps[j] is not None and snaps[j][0] == index:
                     other = snaps[j][1]
                 if other is not None and other != term:
                     bad.append(f"member {i}'s snapshot ({index}, term {term}) vs member {j}'s "
                                f"term {other} at that index")
-            if logs[i] and min(logs[i]) != index + 1:
-                bad.append(f"member {i}'s log starts at {min(logs[i])}, not right after its "
-                           f"snapshot at {index}")
+            if logs[i] and index not in logs[i] and min(logs[i]) != index + 1:
+                bad.append(f"member {i}'s log ({min(logs[i])}..{max(logs[i])}) does not "
+                           f"continue its snapshot at {index}")
         for b in bad:
             self.failures.append(f"snapshot metadata: {b}")
         shown = {i: (f"{s[0]}/term {s[1]}" if s else "none") for i, s in snaps.items()}
-        return (f"snapshots (index/term) {shown} checked against each other's logs: "
-                f"{len(bad)} problems; covered entries still in segments: {below}")
+        return (f"snapshots (index/term) {shown} checked against every log: {len(bad)} "
+                f"problems; entries at or below the snapshot still in the log: {below}")
 
     # ---- the run --------------------------------------------------------
     def run(self) -> int:
@@ -887,21 +887,15 @@ def daemon_flags(a: argparse.Namespace) -> list[str]:
 
 
 def snapshot_installs(metrics_text: str) -> float:
-    """Snapshots a member installed from a leader, from its /metrics: the
-    sum of its counters named *snapshot*install*_total (not sent/failed)."""
-    total = 0.0
+    """Snapshots a member installed from a leader, from its /metrics."""
     for line in metrics_text.splitlines():
-        if not line or line.startswith("#"):
-            continue
         name, _, value = line.rpartition(" ")
-        base = name.split("{")[0]
-        if "snapshot" in base and "install" in base and base.endswith("_total") \
-                and "sent" not in base and "fail" not in base:
+        if name == "raftkv_snapshot_installs_total":
             try:
-                total += float(value)
+                return float(value)
             except ValueError:
-                pass
-    return total
+                return 0.0
+    return 0.0
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
