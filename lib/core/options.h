@@ -21,6 +21,10 @@ struct UnsafeTestFaults {
   // Answer ReadIndex requests at once, without the heartbeat round that
   // proves the leader is still the leader (thesis §6.4).
   bool read_index_without_heartbeat = false;
+  // An off-by-one in the snapshot point: snapshot_meta(i) describes entry
+  // i + 1 when the log holds it. A snapshot of the state machine at i then
+  // claims an entry it never applied, possibly one never committed.
+  bool snapshot_one_past_applied = false;
 };
 
 struct Options {

@@ -82,6 +82,7 @@ pb::ClusterConfig Core::State::config_proto() const {
 
 std::optional<pb::SnapshotMeta> Core::State::snapshot_meta(Index index) const {
   if (index < log.compacted_index() || index > applied) return std::nullopt;
+  if (opts.faults.snapshot_one_past_applied && index < log.last_index()) ++index;
   const std::optional<Term> index_term = log.term_at(index);
   if (!index_term) return std::nullopt;
   pb::SnapshotMeta meta;

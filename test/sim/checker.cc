@@ -38,18 +38,33 @@ void Checker::on_leader(NodeId id, Term term, const ShadowLog& log) {
 }
 
 // Every entry applied anywhere so far was committed, so a new leader must
-// hold it (Raft §5.4, Leader Completeness).
+// hold it (Raft §5.4, Leader Completeness). Its log's prefix hash at the
+// commit point says whether it does (a snapshot's base included); the loop
+// only finds the first culprit for the report.
 void Checker::check_completeness(NodeId id, Term term, const ShadowLog& log) {
-  for (Index i = 1; i <= committed(); ++i) {
-    const pb::Entry& want = committed_entry(i);
-    if (i <= log.last() && same_entry(log.at(i), want)) continue;
+  const Index c = committed();
+  if (c == 0) return;
+  if (c < log.base()) {
     std::ostringstream out;
-    out << "n" << id << " became leader of term " << term << " without committed entry "
-        << describe(want) << "; its log has "
-        << (i <= log.last() ? describe(log.at(i)) : std::string("nothing")) << " there";
+    out << "n" << id << " became leader of term " << term << " with a snapshot at " << log.base()
+        << " past the committed index " << c;
     fail("Leader Completeness", out.str());
     return;
   }
+  if (c <= log.last() && log.prefix_hash(c) == committed_hash(c)) return;
+  for (Index i = log.base() + 1; i <= c; ++i) {
+    if (log.holds(i) && same_entry(log.at(i), committed_entry(i))) continue;
+    std::ostringstream out;
+    out << "n" << id << " became leader of term " << term << " without committed entry "
+        << describe(committed_entry(i)) << "; its log has "
+        << (log.holds(i) ? describe(log.at(i)) : std::string("nothing")) << " there";
+    fail("Leader Completeness", out.str());
+    return;
+  }
+  std::ostringstream out;
+  out << "n" << id << " became leader of term " << term << " with a snapshot at " << log.base()
+      << " whose state differs from the committed log's";
+  fail("Leader Completeness", out.str());
 }
 
 void Checker::on_write(NodeId id, bool was_leader, Index first, Index last_before) {
@@ -83,6 +98,15 @@ void Checker::on_log_written(NodeId id, const ShadowLog& log, Index from) {
   }
 }
 
+void Checker::on_apply(NodeId id, const pb::Entry& e, const StateMachine& state) {
+  on_apply(id, e);
+  if (violation_ || state.hash == committed_hash(e.index())) return;
+  std::ostringstream out;
+  out << "n" << id << " applied " << describe(e)
+      << " but its state machine differs from the one built from the committed log";
+  fail("State Machine Safety (state)", out.str());
+}
+
 void Checker::on_apply(NodeId id, const pb::Entry& e) {
   Index expected = applied_[id] + 1;
   if (e.index() != expected) {
@@ -93,6 +117,7 @@ void Checker::on_apply(NodeId id, const pb::Entry& e) {
   }
   applied_[id] = e.index();
   if (e.index() > committed()) {
+    committed_hashes_.push_back(chain_hash(committed_hash(committed()), e));
     committed_.push_back(e);
     on_committed_data(id, e);
     return;
@@ -124,6 +149,29 @@ void Checker::on_dropped(NodeId id, const std::string& data) {
 
 void Checker::on_crash(NodeId id) {
   applied_[id] = 0;
+}
+
+void Checker::on_snapshot(NodeId id, const Snapshot& snapshot, const char* what) {
+  const Index index = snapshot.meta.index();
+  std::ostringstream out;
+  out << "n" << id << " " << what << " a snapshot at (index " << index << ", term "
+      << snapshot.meta.term() << ")";
+  if (index > committed()) {
+    out << " but only " << committed() << " entries are committed";
+  } else if (snapshot.state.applied != index || snapshot.state.hash != committed_hash(index)) {
+    out << " whose state (applied " << snapshot.state.applied
+        << ") is not the committed log's up to its index";
+  } else if (index > 0 && snapshot.meta.term() != committed_entry(index).term()) {
+    out << " but the committed entry there is " << describe(committed_entry(index));
+  } else {
+    return;
+  }
+  fail("Snapshot Safety", out.str());
+}
+
+void Checker::on_state_loaded(NodeId id, const Snapshot& snapshot, const char* what) {
+  on_snapshot(id, snapshot, what);
+  applied_[id] = snapshot.meta.index();
 }
 
 void Checker::on_read_requested(NodeId id, std::uint64_t request_id) {

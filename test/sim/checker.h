@@ -1,8 +1,10 @@
 // The safety properties of Raft (paper §5.2-§5.4, figure 3) plus
-// linearizable reads (thesis §6.4), checked incrementally as the driver sees
-// each Ready. The checker keeps a global history that survives crashes: who
-// led which term, the prefix hash of every (index, term) ever written, every
-// committed entry, and the commit point at which each read was requested.
+// linearizable reads (thesis §6.4) and snapshot safety, checked
+// incrementally as the driver sees each Ready. The checker keeps a global
+// history that survives crashes: who led which term, the prefix hash of
+// every (index, term) ever written, every committed entry and the prefix
+// hash of the committed log, and the commit point at which each read was
+// requested.
 //
 // The first violation is kept; later ones are ignored (they are usually
 // consequences of the first).
@@ -19,6 +21,7 @@
 #include "core/types.h"
 #include "raft.pb.h"
 #include "shadow_log.h"
+#include "state_machine.h"
 
 namespace raftkv::sim {
 
@@ -48,11 +51,23 @@ class Checker {
   void on_bad_write(NodeId id, Index first, Index last_before);
 
   // State Machine Safety: `id` applied `e` (must be the next index for it,
-  // and the same entry everyone else applied there).
+  // and the same entry everyone else applied there); its state machine is
+  // now `state`, which must equal the one built from the committed log.
+  void on_apply(NodeId id, const pb::Entry& e, const StateMachine& state);
+  // The same without a state to compare (checker tests).
   void on_apply(NodeId id, const pb::Entry& e);
 
   // `id` crashed: its (volatile) state machine restarts empty.
   void on_crash(NodeId id);
+
+  // Snapshot Safety. `id` took (or stored, or was sent) `snapshot`: it must
+  // hold nothing uncommitted (index <= committed()), its state must be the
+  // one built from the committed log up to its index, and its term that of
+  // the committed entry there. `what` names the moment for the report.
+  void on_snapshot(NodeId id, const Snapshot& snapshot, const char* what);
+  // `id`'s state machine was replaced by `snapshot`'s (a restart from it, or
+  // an install): the same checks, and it applies from the snapshot's index.
+  void on_state_loaded(NodeId id, const Snapshot& snapshot, const char* what);
 
   // Linearizable reads. A read requested at `id` must be answered with an
   // index >= everything committed when it was requested.
@@ -70,6 +85,8 @@ class Checker {
   // Highest index known committed (applied by some member) so far.
   Index committed() const { return committed_.size(); }
   const pb::Entry& committed_entry(Index i) const { return committed_[i - 1]; }
+  // The prefix hash of the committed log up to i (0 for i = 0).
+  std::uint64_t committed_hash(Index i) const { return i == 0 ? 0 : committed_hashes_[i - 1]; }
   Index applied(NodeId id) const { return applied_[id]; }
 
  private:
@@ -93,6 +110,7 @@ class Checker {
   std::map<Term, NodeId> leaders_;
   std::unordered_map<IndexTerm, std::uint64_t, IndexTermHash> prefixes_;
   std::vector<pb::Entry> committed_;
+  std::vector<std::uint64_t> committed_hashes_;
   std::vector<Index> applied_;
   std::unordered_map<std::uint64_t, Read> reads_;
   std::unordered_set<std::string> dropped_;         // data reported dropped

@@ -152,6 +152,125 @@ TEST_CASE("Dropped Proposal: a committed proposal is reported dropped") {
   CHECK(property(c) == "Dropped Proposal");
 }
 
+// The state of a machine that applied `entries` in order.
+StateMachine state_after(const std::vector<pb::Entry>& entries) {
+  StateMachine state;
+  for (const pb::Entry& e : entries) state.apply(e);
+  return state;
+}
+
+Snapshot snapshot_of(const std::vector<pb::Entry>& entries) {
+  Snapshot s;
+  s.state = state_after(entries);
+  s.meta.set_index(entries.empty() ? 0 : entries.back().index());
+  s.meta.set_term(entries.empty() ? 0 : entries.back().term());
+  return s;
+}
+
+TEST_CASE("shadow log after a snapshot point: base, writes above it only") {
+  ShadowLog log;
+  const StateMachine base = state_after({entry(1, 1, "a"), entry(2, 2, "b")});
+  log.reset(2, 2, base.hash, {entry(1, 1, "a"), entry(2, 2, "b"), entry(3, 2, "c")});
+  CHECK(log.base() == 2);
+  CHECK(log.last() == 3);
+  CHECK(log.term_at(2) == 2);
+  CHECK_FALSE(log.holds(2));
+  // The same chain as a log that holds every entry.
+  CHECK(log.prefix_hash(3) ==
+        make_log({entry(1, 1, "a"), entry(2, 2, "b"), entry(3, 2, "c")}).prefix_hash(3));
+  CHECK_FALSE(log.write({entry(2, 3, "x")}));  // at or below the base
+  CHECK(log.write({entry(3, 3, "y")}));
+  // An entry of another history at the snapshot point: nothing after it is kept.
+  log.reset(2, 2, base.hash, {entry(2, 1, "z"), entry(3, 2, "c")});
+  CHECK(log.last() == 2);
+}
+
+TEST_CASE("State Machine Safety: a state that differs from the committed log's") {
+  Checker c(2);
+  const auto a = entry(1, 1, "a");
+  const auto b = entry(2, 1, "b");
+  c.on_apply(0, a, state_after({a}));
+  c.on_apply(0, b, state_after({a, b}));
+  c.on_apply(1, a, state_after({a}));
+  CHECK_FALSE(c.violation());
+  // Member 1's state came from elsewhere (a bad snapshot): same entry, wrong state.
+  c.on_apply(1, b, state_after({entry(1, 1, "other"), b}));
+  CHECK(property(c) == "State Machine Safety (state)");
+}
+
+TEST_CASE("Snapshot Safety: a snapshot of an uncommitted entry") {
+  Checker c(3);
+  const std::vector<pb::Entry> log = {entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 2, "c")};
+  c.on_apply(0, log[0]);
+  c.on_apply(0, log[1]);
+  c.on_snapshot(0, snapshot_of({log[0], log[1]}), "took");
+  CHECK_FALSE(c.violation());
+  c.on_snapshot(1, snapshot_of(log), "took");  // index 3 is not committed
+  CHECK(property(c) == "Snapshot Safety");
+}
+
+TEST_CASE("Snapshot Safety: metadata that does not describe the state") {
+  Checker c(3);
+  const std::vector<pb::Entry> log = {entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 2, "c")};
+  for (const auto& e : log) c.on_apply(0, e);
+  SECTION("the state of index 2 claiming index 3 (one past applied)") {
+    Snapshot s = snapshot_of({log[0], log[1]});
+    s.meta.set_index(3);
+    s.meta.set_term(2);
+    c.on_snapshot(1, s, "took");
+    CHECK(property(c) == "Snapshot Safety");
+  }
+  SECTION("a wrong term") {
+    Snapshot s = snapshot_of(log);
+    s.meta.set_term(1);
+    c.on_snapshot(1, s, "took");
+    CHECK(property(c) == "Snapshot Safety");
+  }
+  SECTION("a state of another history") {
+    Snapshot s = snapshot_of({log[0], entry(2, 1, "x"), log[2]});
+    c.on_snapshot(1, s, "installed");
+    CHECK(property(c) == "Snapshot Safety");
+  }
+}
+
+TEST_CASE("Snapshot Safety: a state loaded from a snapshot applies from its index") {
+  Checker c(3);
+  const std::vector<pb::Entry> log = {entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 2, "c")};
+  for (const auto& e : log) c.on_apply(0, e);
+  c.on_crash(1);
+  c.on_state_loaded(1, snapshot_of({log[0], log[1]}), "restarted from");
+  c.on_apply(1, log[2], state_after(log));
+  CHECK_FALSE(c.violation());
+  c.on_crash(2);
+  c.on_state_loaded(2, snapshot_of({log[0]}), "installed");
+  c.on_apply(2, log[2]);  // skips index 2
+  CHECK(property(c) == "State Machine Safety (apply order)");
+}
+
+TEST_CASE("Leader Completeness: a leader whose log starts at a snapshot") {
+  Checker c(3);
+  const std::vector<pb::Entry> log = {entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 2, "c")};
+  for (const auto& e : log) c.on_apply(0, e);
+  ShadowLog good;
+  good.reset(2, 1, state_after({log[0], log[1]}).hash, {log[2]});
+  c.on_leader(1, 3, good);
+  CHECK_FALSE(c.violation());
+  ShadowLog short_of_commit;
+  short_of_commit.reset(2, 1, state_after({log[0], log[1]}).hash, {});
+  c.on_leader(2, 4, short_of_commit);
+  CHECK(property(c) == "Leader Completeness");
+}
+
+TEST_CASE("Leader Completeness: a leader whose snapshot is of another history") {
+  Checker c(3);
+  const std::vector<pb::Entry> log = {entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 2, "c")};
+  for (const auto& e : log) c.on_apply(0, e);
+  ShadowLog bad;
+  bad.reset(2, 1, state_after({log[0], entry(2, 1, "x")}).hash, {log[2]});
+  c.on_leader(1, 3, bad);
+  CHECK(property(c) == "Leader Completeness");
+}
+
 TEST_CASE("only the first violation is kept") {
   Checker c(2);
   c.fail("Liveness", "first");

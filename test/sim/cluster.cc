@@ -11,8 +11,21 @@ std::uint64_t liveness_bound_ticks(const Scenario& s, Index backlog) {
   return election + (backlog * round_trip + s.tick - 1) / s.tick;
 }
 
+std::uint64_t catch_up_bound_ticks(const Scenario& s, Index probe_index, Index lag) {
+  Time round_trip = 2 * s.network.max_delay + s.disk_max;
+  Time transfer = s.network.max_delay + s.transfer_per_entry * probe_index + s.disk_max +
+                  s.disk_stall + s.snapshot_write_per_entry * probe_index;
+  std::uint64_t election = 20 * static_cast<std::uint64_t>(s.election_ticks);
+  return election + (lag * round_trip + 2 * transfer + s.tick - 1) / s.tick;
+}
+
 Cluster::Cluster(const Scenario& scenario)
-    : world_(scenario), workload_(world_, members_), nemesis_(world_, members_) {
+    : world_(scenario),
+      workload_(world_, members_),
+      nemesis_(world_, members_),
+      transfers_(world_, members_) {
+  world_.transfers = &transfers_;
+  if (scenario.snapshot_every > 0) world_.stats.snapshot_seeds = 1;
   for (NodeId id = 0; id < scenario.members; ++id) {
     members_.push_back(std::make_unique<Member>(id, world_));
   }
@@ -27,29 +40,75 @@ RunResult Cluster::run() {
     ++world_.stats.events;
     if (world_.chaos && world_.stats.events > world_.scenario.steps) heal();
     if (!world_.chaos && e.time > deadline_) {
-      std::ostringstream out;
-      out << "no leader with a committed proposal " << bound_ticks_
-          << " ticks after the heal and the disks drained (election timeout "
-          << world_.scenario.election_ticks << " ticks)";
-      world_.checker.fail("Liveness", out.str());
+      fail_liveness();
       break;
     }
     dispatch(e);
+    if (world_.probe_committed && !catching_up_) start_catch_up();
   }
   RunResult result;
   result.violation = world_.checker.violation();
   result.step = world_.stats.events;
   result.time = world_.queue.now();
-  if (world_.probe_committed) {
-    world_.stats.liveness_ticks_max =
-        (world_.queue.now() - std::min(live_from_, world_.queue.now())) / world_.scenario.tick;
+  if (catching_up_ && caught_up()) {
+    world_.stats.catch_up_ticks_max =
+        (world_.queue.now() - probe_committed_at_) / world_.scenario.tick;
   }
   result.stats = world_.stats;
   return result;
 }
 
+// The probe committed: from now on every member must apply it.
+void Cluster::start_catch_up() {
+  catching_up_ = true;
+  const Time now = world_.queue.now();
+  probe_committed_at_ = now;
+  world_.stats.liveness_ticks_max = (now - std::min(live_from_, now)) / world_.scenario.tick;
+  Index lowest = world_.probe_index;
+  for (auto& m : members_) lowest = std::min(lowest, m->state().applied);
+  bound_ticks_ =
+      catch_up_bound_ticks(world_.scenario, world_.probe_index, world_.probe_index - lowest);
+  // A majority may commit while a slow disk still drains what was queued
+  // before the heal: the laggard's bound starts once it has.
+  deadline_ = std::max(now, live_from_) + bound_ticks_ * world_.scenario.tick;
+  world_.log("catch-up: probe at %llu, lowest applied %llu, bound %llu ticks",
+             ull(world_.probe_index), ull(lowest), ull(bound_ticks_));
+}
+
+bool Cluster::caught_up() const {
+  for (const auto& m : members_) {
+    if (!m->up() || m->state().applied < world_.probe_index) return false;
+  }
+  return true;
+}
+
 bool Cluster::finished() const {
-  return world_.checker.violation().has_value() || world_.probe_committed;
+  return world_.checker.violation().has_value() || (catching_up_ && caught_up());
+}
+
+void Cluster::fail_liveness() {
+  std::ostringstream out;
+  if (!catching_up_) {
+    out << "no leader with a committed proposal " << bound_ticks_
+        << " ticks after the heal and the disks drained (election timeout "
+        << world_.scenario.election_ticks << " ticks)";
+    world_.checker.fail("Liveness", out.str());
+    return;
+  }
+  out << "the probe committed at index " << world_.probe_index << " but after " << bound_ticks_
+      << " more ticks";
+  for (const auto& m : members_) {
+    if (m->up() && m->state().applied >= world_.probe_index) continue;
+    out << " n" << m->id() << (m->up() ? " applied only " : " is down at ") << m->state().applied;
+    if (m->up()) {
+      const core::Status st = m->status();
+      out << " (commit " << st.commit_index << ", persisted " << st.persisted_index << ", log "
+          << st.first_log_index << ".." << st.last_log_index << ", " << m->pending_writes()
+          << " writes pending)";
+    }
+    out << ";";
+  }
+  world_.checker.fail("Liveness (catch-up)", out.str());
 }
 
 void Cluster::heal() {
@@ -106,6 +165,14 @@ void Cluster::dispatch(const Event& e) {
       break;
     case EventKind::kProbe:
       workload_.probe();
+      break;
+    case EventKind::kSnapshotDone: {
+      Member& m = *members_[e.member];
+      if (m.up() && m.incarnation() == e.arg) m.snapshot_done();
+      break;
+    }
+    case EventKind::kTransferDone:
+      transfers_.finish(e.arg);
       break;
   }
 }

@@ -4,7 +4,10 @@
 // Phases: the chaos phase lasts `steps` events; then everything is healed
 // (network, crashed members, slow disks) and the liveness phase requires a
 // leader and a committed probe within liveness_bound_ticks() ticks of the
-// moment the disks have completed the writes queued before the heal.
+// moment the disks have completed the writes queued before the heal; then
+// the catch-up phase requires every member, however far behind, to apply
+// the probe within catch_up_bound_ticks() of its commit (from the log, or
+// through a snapshot).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 
 #include "member.h"
 #include "nemesis.h"
+#include "snapshot_transfer.h"
 #include "workload.h"
 #include "world.h"
 
@@ -39,6 +43,13 @@ struct RunResult {
 // The slowest recovery seen is printed in the summary (docs/simulation.md).
 std::uint64_t liveness_bound_ticks(const Scenario& s, Index backlog);
 
+// The catch-up bound, in ticks after the probe committed at `probe_index`,
+// given the largest `lag` of a member's applied index behind it: 20 E for
+// leadership changes, one worst-case round trip per lagging entry (as
+// above), and two transfers of a snapshot as large as the log (one may be
+// overtaken by a newer snapshot) with its write on a disk.
+std::uint64_t catch_up_bound_ticks(const Scenario& s, Index probe_index, Index lag);
+
 class Cluster {
  public:
   explicit Cluster(const Scenario& scenario);
@@ -51,12 +62,18 @@ class Cluster {
   void on_crash(const Event& e);
   void on_restart(const Event& e);
   void heal();
+  void start_catch_up();
+  bool caught_up() const;
   bool finished() const;
+  void fail_liveness();
 
   World world_;
   std::vector<std::unique_ptr<Member>> members_;
   Workload workload_;
   Nemesis nemesis_;
+  SnapshotTransfers transfers_;
+  bool catching_up_ = false;  // the probe committed: waiting for every member
+  Time probe_committed_at_ = 0;
   Time healed_at_ = 0;
   Time live_from_ = 0;  // the heal, or when the last queued write completes
   Time deadline_ = 0;

@@ -16,17 +16,19 @@ using Time = std::uint64_t;  // virtual microseconds since the start of a run
 inline constexpr Time kMillisecond = 1000;
 
 enum class EventKind : std::uint8_t {
-  kTick,      // member, arg = incarnation
-  kDeliver,   // arg = network slot
-  kDiskDone,  // member, arg = incarnation
-  kCrash,     // member, arg = downtime
-  kRestart,   // member
-  kNemesis,   // next fault action
-  kIsolate,   // member: cut it off (a reactive fault, see Member)
-  kPropose,   // workload
-  kRead,      // workload
-  kTransfer,  // workload
-  kProbe,     // liveness probe, once per tick after the heal
+  kTick,          // member, arg = incarnation
+  kDeliver,       // arg = network slot
+  kDiskDone,      // member, arg = incarnation
+  kCrash,         // member, arg = downtime
+  kRestart,       // member
+  kNemesis,       // next fault action
+  kIsolate,       // member: cut it off (a reactive fault, see Member)
+  kPropose,       // workload
+  kRead,          // workload
+  kTransfer,      // workload
+  kProbe,         // liveness probe, once per tick after the heal
+  kSnapshotDone,  // member, arg = incarnation: a snapshot it took is written
+  kTransferDone,  // arg = transfer slot: a snapshot transfer ends
 };
 
 struct Event {

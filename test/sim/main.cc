@@ -1,6 +1,7 @@
 // raftkv-sim: runs seeded simulations of 3- and 5-member clusters of the real
 // Raft core and checks Raft's safety properties, linearizable reads and
 // liveness. See docs/simulation.md.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -37,7 +38,8 @@ void usage(std::FILE* out) {
       "  --nodes 3|5         cluster size (default: 3 for odd seeds, 5 for even)\n"
       "  --steps N           events in the chaos phase (default 12000)\n"
       "  --fault NAME        enable a deliberately broken core: commit_prior_term_by_count,\n"
-      "                      forget_to_persist_vote or read_index_without_heartbeat\n"
+      "                      forget_to_persist_vote, read_index_without_heartbeat or\n"
+      "                      snapshot_one_past_applied\n"
       "  --expect-violation  succeed only if some seed finds a violation\n"
       "exit status: 0 all seeds passed (or, with --expect-violation, a violation was\n"
       "found), 1 violation (or none found with --expect-violation), 2 bad arguments\n",
@@ -67,6 +69,8 @@ bool set_fault(const std::string& name, raftkv::core::UnsafeTestFaults& faults) 
     faults.forget_to_persist_vote = true;
   } else if (name == "read_index_without_heartbeat") {
     faults.read_index_without_heartbeat = true;
+  } else if (name == "snapshot_one_past_applied") {
+    faults.snapshot_one_past_applied = true;
   } else {
     return false;
   }
@@ -137,9 +141,13 @@ struct Totals {
     stats.reads += s.reads;
     stats.crashes += s.crashes;
     stats.dropped += s.dropped;
-    if (s.liveness_ticks_max > stats.liveness_ticks_max) {
-      stats.liveness_ticks_max = s.liveness_ticks_max;
-    }
+    stats.liveness_ticks_max = std::max(stats.liveness_ticks_max, s.liveness_ticks_max);
+    stats.catch_up_ticks_max = std::max(stats.catch_up_ticks_max, s.catch_up_ticks_max);
+    stats.snapshot_seeds += s.snapshot_seeds;
+    stats.snapshots += s.snapshots;
+    stats.installs += s.installs;
+    stats.transfers += s.transfers;
+    stats.transfer_failures += s.transfer_failures;
   }
 };
 
@@ -147,9 +155,13 @@ void summary(const Totals& t, double seconds) {
   const raftkv::sim::Stats& s = t.stats;
   std::printf(
       "sim: %llu seeds, %.2fs, %llu events, %llu leaders elected, %llu entries committed, "
-      "%llu reads served, %llu crashes, slowest recovery %llu ticks, %llu proposals dropped\n",
+      "%llu reads served, %llu crashes, slowest recovery %llu ticks, %llu proposals dropped; "
+      "snapshots on in %llu seeds: %llu taken, %llu installed, %llu transfers (%llu failed), "
+      "slowest catch-up %llu ticks\n",
       ull(t.seeds), seconds, ull(s.events), ull(s.leaders), ull(s.committed), ull(s.reads),
-      ull(s.crashes), ull(s.liveness_ticks_max), ull(s.dropped));
+      ull(s.crashes), ull(s.liveness_ticks_max), ull(s.dropped), ull(s.snapshot_seeds),
+      ull(s.snapshots), ull(s.installs), ull(s.transfers), ull(s.transfer_failures),
+      ull(s.catch_up_ticks_max));
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "member.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "snapshot_transfer.h"
 
 namespace raftkv::sim {
 
@@ -25,7 +28,18 @@ core::Options Member::options() const {
 
 void Member::start() {
   core_ = std::make_unique<core::Core>(options(), disk_.recover());
-  log_.reset(disk_.log());
+  state_ = StateMachine{};
+  store_ = disk_.snapshot();
+  received_.reset();
+  if (store_) {
+    const pb::SnapshotMeta& meta = store_->meta;
+    state_ = store_->state;
+    log_.reset(meta.index(), meta.term(), state_.hash, disk_.log());
+    world_.checker.on_state_loaded(id_, *store_, "restarted from");
+  } else {
+    log_.reset(disk_.log());
+  }
+  last_snapshot_ = state_.applied;
   soft_ = core::SoftState{core::Role::kFollower, core::kNoNode, core_->term()};
   world_.log("n%llu start (incarnation %llu, term %llu, log %llu)", ull(id_), ull(incarnation_),
              ull(core_->term()), ull(log_.last()));
@@ -37,14 +51,19 @@ void Member::start() {
 
 void Member::crash() {
   std::size_t survivors = world_.rng.below(disk_.pending() + 1);
-  world_.log("n%llu CRASH (%zu of %zu pending writes survive, %zu held sends lost)", ull(id_),
-             survivors, disk_.pending(), held_.size());
-  disk_.crash(survivors);
+  // A snapshot being written survives if its rename reached the disk.
+  bool snapshot_survives = world_.rng.chance(0.5);
+  world_.log("n%llu CRASH (%zu of %zu pending writes survive, %zu held sends lost%s)", ull(id_),
+             survivors, disk_.pending(), held_.size(),
+             !disk_.snapshot_pending() ? ""
+             : snapshot_survives       ? ", snapshot written"
+                                       : ", snapshot lost");
+  disk_.crash(survivors, snapshot_survives);
   core_.reset();
   ++incarnation_;
   held_.clear();
   waiting_reads_.clear();
-  applied_ = 0;
+  state_ = StateMachine{};
   soft_ = core::SoftState{};
   world_.checker.on_crash(id_);
   ++world_.stats.crashes;
@@ -84,11 +103,58 @@ core::TransferResult Member::transfer(NodeId target) {
 void Member::disk_done() {
   Disk::Write write = disk_.complete_next();
   release_held();
+  if (write.install) {
+    // ready.h: an installed snapshot is reported durable like entries.
+    core_->on_persisted(write.install->meta.index(), write.install->meta.term());
+  }
   if (!write.entries.empty()) {
     const pb::Entry& last = write.entries.back();
     core_->on_persisted(last.index(), last.term());
   }
   drain();
+}
+
+void Member::snapshot_done() {
+  Disk::SnapshotWrite write = disk_.complete_snapshot();
+  const pb::SnapshotMeta& meta = write.snapshot.meta;
+  if (!store_ || meta.index() >= store_->meta.index()) store_ = write.snapshot;
+  world_.log("n%llu snapshot at %llu written, log kept from %llu", ull(id_), ull(meta.index()),
+             ull(write.keep_from));
+  ++world_.stats.snapshots;
+  core_->on_snapshot_taken(meta, write.keep_from);
+  drain();
+}
+
+void Member::deliver_snapshot(const pb::Message& message, const Snapshot& snapshot) {
+  received_ = snapshot;
+  core_->step(message);
+  drain();
+}
+
+void Member::report_snapshot(NodeId to, bool ok) {
+  core_->report_snapshot(to, ok);
+  drain();
+}
+
+// Every `snapshot_every` applied entries, one at a time: the state machine
+// as of now, with the metadata the core gives for it, a random trailing.
+void Member::maybe_take_snapshot() {
+  const Scenario& s = world_.scenario;
+  if (s.snapshot_every == 0 || disk_.snapshot_pending()) return;
+  if (state_.applied < last_snapshot_ + s.snapshot_every) return;
+  std::optional<pb::SnapshotMeta> meta = core_->snapshot_meta(state_.applied);
+  if (!meta) return;
+  Snapshot snapshot{*meta, state_};
+  world_.checker.on_snapshot(id_, snapshot, "took");
+  last_snapshot_ = state_.applied;
+  Index trailing = std::min<Index>(world_.rng.between(0, s.snapshot_trailing_max), meta->index());
+  Index keep_from = meta->index() + 1 - trailing;
+  Time latency = disk_latency() + s.snapshot_write_per_entry * meta->index();
+  world_.log("n%llu take snapshot at %llu (trailing %llu)", ull(id_), ull(meta->index()),
+             ull(trailing));
+  disk_.submit_snapshot(Disk::SnapshotWrite{std::move(snapshot), keep_from});
+  world_.queue.after(latency, EventKind::kSnapshotDone, static_cast<std::uint32_t>(id_),
+                     incarnation_);
 }
 
 void Member::drain() {
@@ -104,7 +170,7 @@ void Member::handle(core::Ready& ready) {
                                            ready.soft_state->term == soft_.term));
   persist(ready, was_leader);
   maybe_crash_after_vote(ready);
-  for (const pb::Message& m : ready.messages) world_.net.send(m);
+  for (const pb::Message& m : ready.messages) send(m);
   send_after_persist(std::move(ready.messages_after_persist));
   if (ready.soft_state) note_soft_state(*ready.soft_state);
   apply(ready.committed);
@@ -121,10 +187,22 @@ void Member::note_dropped(const core::Ready& ready) {
   }
 }
 
+// An InstallSnapshot goes to the transfer layer (the daemon streams the
+// snapshot file); everything else to the network.
+void Member::send(const pb::Message& message) {
+  if (message.has_install_snapshot()) {
+    world_.transfers->start(*this, message);
+  } else {
+    world_.net.send(message);
+  }
+}
+
 // Steps 1 and 4 of the contract: one disk write per Ready; the shadow log
-// (the core's in-memory log) changes at once.
+// (the core's in-memory log) and the state machine change at once.
 void Member::persist(core::Ready& ready, bool was_leader) {
-  if (!ready.hard_state && ready.entries.empty()) return;
+  if (!ready.hard_state && !ready.snapshot && ready.entries.empty()) return;
+  Disk::Write write{ready.hard_state, std::nullopt, ready.entries, 0};
+  if (ready.snapshot && !install(*ready.snapshot, write)) return;
   if (!ready.entries.empty()) {
     Index first = ready.entries.front().index();
     Index last_before = log_.last();
@@ -136,9 +214,30 @@ void Member::persist(core::Ready& ready, bool was_leader) {
     world_.checker.on_log_written(id_, log_, first);
   }
   Time latency = disk_latency();
-  Time done =
-      disk_.submit(Disk::Write{ready.hard_state, ready.entries, 0}, world_.queue.now(), latency);
+  Time done = disk_.submit(std::move(write), world_.queue.now(), latency);
   world_.queue.push(done, EventKind::kDiskDone, static_cast<std::uint32_t>(id_), incarnation_);
+}
+
+// Ready::snapshot: the state machine becomes the received snapshot's now;
+// the disk stores it and resets the log with this Ready's write.
+bool Member::install(const pb::SnapshotMeta& meta, Disk::Write& write) {
+  if (!received_ || received_->meta.index() != meta.index() ||
+      received_->meta.term() != meta.term()) {
+    world_.checker.fail("Driver contract (install)",
+                        "n" + std::to_string(id_) + " asked to install a snapshot at " +
+                            std::to_string(meta.index()) + " it never received");
+    return false;
+  }
+  world_.log("n%llu INSTALL snapshot at %llu/%llu (applied %llu before)", ull(id_),
+             ull(meta.index()), ull(meta.term()), ull(state_.applied));
+  state_ = received_->state;
+  world_.checker.on_state_loaded(id_, *received_, "installed");
+  log_.reset(meta.index(), meta.term(), state_.hash, {});
+  store_ = received_;
+  last_snapshot_ = meta.index();
+  write.install = received_;
+  ++world_.stats.installs;
+  return true;
 }
 
 Time Member::disk_latency() {
@@ -154,7 +253,7 @@ Time Member::disk_latency() {
 void Member::send_after_persist(std::vector<pb::Message> messages) {
   if (messages.empty()) return;
   if (disk_.completed() >= disk_.submitted()) {
-    for (const pb::Message& m : messages) world_.net.send(m);
+    for (const pb::Message& m : messages) send(m);
     return;
   }
   held_.emplace_back(disk_.submitted(), std::move(messages));
@@ -162,7 +261,7 @@ void Member::send_after_persist(std::vector<pb::Message> messages) {
 
 void Member::release_held() {
   while (!held_.empty() && held_.front().first <= disk_.completed()) {
-    for (const pb::Message& m : held_.front().second) world_.net.send(m);
+    for (const pb::Message& m : held_.front().second) send(m);
     held_.pop_front();
   }
 }
@@ -186,18 +285,22 @@ void Member::apply(const std::vector<pb::Entry>& committed) {
   if (committed.empty()) return;
   for (const pb::Entry& e : committed) {
     Index before = world_.checker.committed();
-    world_.checker.on_apply(id_, e);
+    state_.apply(e);
+    world_.checker.on_apply(id_, e, state_);
     if (world_.checker.committed() > before) ++world_.stats.committed;
-    if (world_.probe_open && e.data().rfind("probe-", 0) == 0) world_.probe_committed = true;
+    if (world_.probe_open && !world_.probe_committed && e.data().rfind("probe-", 0) == 0) {
+      world_.probe_committed = true;
+      world_.probe_index = e.index();
+    }
   }
-  applied_ = committed.back().index();
   if (first_commit_pending_ && soft_.role == core::Role::kLeader) {
     first_commit_pending_ = false;
     maybe_isolate(world_.scenario.isolate_after_first_commit);
   }
-  world_.log("n%llu applied up to %llu", ull(id_), ull(applied_));
-  core_->on_applied(applied_);
+  world_.log("n%llu applied up to %llu", ull(id_), ull(state_.applied));
+  core_->on_applied(state_.applied);
   answer_reads();
+  maybe_take_snapshot();
 }
 
 // Step 6: the linearizability check happens when the core returns the
@@ -214,7 +317,7 @@ void Member::note_reads(const core::Ready& ready) {
 void Member::answer_reads() {
   std::size_t kept = 0;
   for (const core::ReadState& r : waiting_reads_) {
-    if (r.index <= applied_) {
+    if (r.index <= state_.applied) {
       ++world_.stats.reads;
     } else {
       waiting_reads_[kept++] = r;

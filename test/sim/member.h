@@ -11,18 +11,28 @@
 //   6. a ReadState is answered once the state machine reaches its index.
 // A crash drops the core, the held messages, the pending writes (but a
 // random prefix) and the state machine; a restart builds a new Core from
-// exactly what the disk holds.
+// exactly what the disk holds, and the state machine from its snapshot.
+//
+// Snapshots: every `snapshot_every` applied entries the member snapshots its
+// state machine at its applied index (with the core's snapshot_meta) and
+// writes it; once durable, on_snapshot_taken() with a random trailing. An
+// InstallSnapshot the core emits goes to the transfer layer, which later
+// hands the receiver the message with the sender's snapshot; the receiver
+// installs it when its core says so (Ready::snapshot): state machine
+// replaced at once, disk (snapshot stored, log reset) in one log write.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/core.h"
 #include "disk.h"
 #include "shadow_log.h"
+#include "state_machine.h"
 #include "world.h"
 
 namespace raftkv::sim {
@@ -37,7 +47,12 @@ class Member {
   // Role and term as last reported through Ready::soft_state.
   const core::SoftState& soft() const { return soft_; }
   const ShadowLog& log() const { return log_; }
+  const StateMachine& state() const { return state_; }
+  // The snapshot this member can send: the newest stored, or being installed.
+  const std::optional<Snapshot>& snapshot_store() const { return store_; }
   Time disk_busy_until() const { return disk_.busy_until(); }
+  std::size_t pending_writes() const { return disk_.pending(); }
+  core::Status status() const { return core_->status(); }
 
   // (Re)creates the core from the disk and starts its tick chain.
   void start();
@@ -48,6 +63,12 @@ class Member {
   void tick();
   void deliver(const pb::Message& message);
   void disk_done();
+  // The snapshot this member was writing is durable.
+  void snapshot_done();
+  // A transfer brought `snapshot` with the InstallSnapshot `message`.
+  void deliver_snapshot(const pb::Message& message, const Snapshot& snapshot);
+  // The transfer of a snapshot to `to` ended.
+  void report_snapshot(NodeId to, bool ok);
   core::ProposeResult propose(std::string data);
   core::ReadResult read(std::uint64_t request_id);
   core::TransferResult transfer(NodeId target);
@@ -57,6 +78,9 @@ class Member {
   void drain();
   void handle(core::Ready& ready);
   void persist(core::Ready& ready, bool was_leader);
+  bool install(const pb::SnapshotMeta& meta, Disk::Write& write);
+  void maybe_take_snapshot();
+  void send(const pb::Message& message);
   void send_after_persist(std::vector<pb::Message> messages);
   void release_held();
   void note_soft_state(const core::SoftState& soft);
@@ -78,7 +102,10 @@ class Member {
   // messages_after_persist waiting for the disk: (writes that must be
   // complete, messages).
   std::deque<std::pair<std::uint64_t, std::vector<pb::Message>>> held_;
-  Index applied_ = 0;
+  StateMachine state_;
+  std::optional<Snapshot> store_;
+  std::optional<Snapshot> received_;  // with the last InstallSnapshot delivered
+  Index last_snapshot_ = 0;           // where the member last snapshotted
   std::vector<core::ReadState> waiting_reads_;
   Time slow_until_ = 0;
   // Leader of soft_.term that has not committed anything yet.

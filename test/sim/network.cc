@@ -80,6 +80,9 @@ void describe_body(const pb::Message& m, std::ostringstream& out) {
     out << "ReadIndexResp index=" << r.read_index() << (r.rejected() ? " rejected" : "");
   } else if (m.has_propose()) {
     out << "Propose n=" << m.propose().entries_size() << " seq=" << m.propose().seq();
+  } else if (m.has_install_snapshot()) {
+    const auto& meta = m.install_snapshot().meta();
+    out << "InstallSnapshot " << meta.index() << "/" << meta.term();
   } else if (m.has_propose_response()) {
     const auto& r = m.propose_response();
     out << "ProposeResp seq=" << r.seq() << " refused=" << r.rejected_size()

@@ -48,6 +48,23 @@ void draw_faults(Rng& r, Scenario& s) {
   s.w_slow_disk = static_cast<int>(r.between(0, 1));
 }
 
+// Snapshots, from a stream of their own so that the other draws (and so
+// the seeds' timing regimes) stay what they were before snapshots existed.
+// A third of the seeds never snapshot; the others snapshot often (every
+// 5-50 entries), so compaction, InstallSnapshot to followers far behind,
+// crashes while writing or installing one all happen many times per run.
+// Some seeds send snapshots slowly: transfers then outlast several election
+// timeouts, which must not matter.
+void draw_snapshots(std::uint64_t seed, Scenario& s) {
+  Rng r(mix(seed, 0x5a4905));
+  if (r.chance(1.0 / 3)) return;
+  s.snapshot_every = r.between(5, 50);
+  s.snapshot_trailing_max = r.between(0, 10);
+  s.snapshot_write_per_entry = r.between(0, 20);
+  s.transfer_per_entry = r.chance(0.2) ? r.between(100, 500) : r.between(1, 50);
+  s.transfer_fail = r.chance(0.5) ? 0 : 0.05 * static_cast<double>(r.between(1, 6));
+}
+
 }  // namespace
 
 Scenario make_scenario(std::uint64_t seed, std::size_t members, std::uint64_t steps,
@@ -62,6 +79,7 @@ Scenario make_scenario(std::uint64_t seed, std::size_t members, std::uint64_t st
   draw_options(r, s);
   draw_timing(r, s);
   draw_faults(r, s);
+  draw_snapshots(seed, s);
   return s;
 }
 

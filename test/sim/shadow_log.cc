@@ -12,6 +12,10 @@ std::uint64_t entry_hash(const pb::Entry& e) {
   return mix(h, static_cast<std::uint64_t>(e.type()));
 }
 
+std::uint64_t chain_hash(std::uint64_t prefix, const pb::Entry& e) {
+  return mix(prefix, entry_hash(e));
+}
+
 bool same_entry(const pb::Entry& a, const pb::Entry& b) {
   return a.term() == b.term() && a.index() == b.index() && a.type() == b.type() &&
          a.data() == b.data();
@@ -20,24 +24,38 @@ bool same_entry(const pb::Entry& a, const pb::Entry& b) {
 bool ShadowLog::write(const std::vector<pb::Entry>& entries) {
   if (entries.empty()) return true;
   Index first = entries.front().index();
-  if (first == 0 || first > last() + 1) return false;
+  if (first <= base_ || first > last() + 1) return false;
   for (std::size_t k = 0; k < entries.size(); ++k) {
     if (entries[k].index() != first + k) return false;
   }
-  entries_.resize(first - 1);
-  hashes_.resize(first - 1);
+  entries_.resize(first - base_ - 1);
+  hashes_.resize(first - base_ - 1);
   for (const pb::Entry& e : entries) push(e);
   return true;
 }
 
 void ShadowLog::reset(const std::vector<pb::Entry>& entries) {
-  entries_.clear();
-  hashes_.clear();
+  reset(0, 0, 0, {});
   for (const pb::Entry& e : entries) push(e);
 }
 
+void ShadowLog::reset(Index base, Term base_term, std::uint64_t base_hash,
+                      const std::vector<pb::Entry>& entries) {
+  base_ = base;
+  base_term_ = base_term;
+  base_hash_ = base_hash;
+  entries_.clear();
+  hashes_.clear();
+  for (const pb::Entry& e : entries) {
+    if (e.index() == base && e.term() != base_term) return;  // another history
+    if (e.index() <= base) continue;
+    if (e.index() != last() + 1) return;
+    push(e);
+  }
+}
+
 void ShadowLog::push(const pb::Entry& e) {
-  hashes_.push_back(mix(prefix_hash(last()), entry_hash(e)));
+  hashes_.push_back(chain_hash(prefix_hash(last()), e));
   entries_.push_back(e);
 }
 

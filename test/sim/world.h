@@ -59,6 +59,18 @@ struct Scenario {
   // Relative weights of nemesis actions (see nemesis.cc).
   int w_heal = 3, w_split = 2, w_isolate_leader = 2, w_one_way = 2, w_crash = 2, w_crash_leader = 2,
       w_slow_disk = 1;
+
+  // Snapshots (off when snapshot_every is 0): a member snapshots its state
+  // machine every `snapshot_every` applied entries and keeps up to
+  // `snapshot_trailing_max` entries before the snapshot point in its log.
+  // Writing one takes a disk latency plus `snapshot_write_per_entry` per
+  // entry it covers; sending one a network delay plus `transfer_per_entry`
+  // per entry, and during the chaos phase it breaks with `transfer_fail`.
+  std::uint64_t snapshot_every = 0;
+  std::uint64_t snapshot_trailing_max = 0;
+  Time snapshot_write_per_entry = 0;
+  Time transfer_per_entry = 0;
+  double transfer_fail = 0;
 };
 
 struct Stats {
@@ -70,7 +82,15 @@ struct Stats {
   std::uint64_t proposals = 0;
   std::uint64_t dropped = 0;  // proposals reported certainly not appended
   std::uint64_t liveness_ticks_max = 0;
+  std::uint64_t catch_up_ticks_max = 0;  // probe committed -> every member applied it
+  std::uint64_t snapshot_seeds = 0;      // runs with snapshots on
+  std::uint64_t snapshots = 0;           // taken and durable
+  std::uint64_t installs = 0;
+  std::uint64_t transfers = 0;
+  std::uint64_t transfer_failures = 0;
 };
+
+class SnapshotTransfers;
 
 class Trace {
  public:
@@ -103,9 +123,13 @@ struct World {
   Stats stats;
   // True during the chaos phase; false once the nemesis has healed everything.
   bool chaos = true;
-  // The liveness phase: a "probe-N" proposal has been made / applied.
+  // The liveness phase: a "probe-N" proposal has been made / applied (at
+  // probe_index).
   bool probe_open = false;
   bool probe_committed = false;
+  Index probe_index = 0;
+  // Where members send snapshots (owned by the Cluster).
+  SnapshotTransfers* transfers = nullptr;
 };
 
 }  // namespace raftkv::sim
