@@ -185,7 +185,15 @@ def restart_member(c, i: int, timeout: float) -> dict:
              f"member {i} to apply up to {target}")
     caught_up = time.monotonic() - t0
     return {"member": i, "target_index": target, "serving_s": round(serving, 3),
-            "applied_s": round(caught_up, 3), "after": member_report(c, i)}
+            "applied_s": round(caught_up, 3), "recovery_log": recovery_line(c, i),
+            "after": member_report(c, i)}
+
+
+def recovery_line(c, i: int) -> str:
+    """The daemon's own account of its last recovery (what it loaded, how
+    long it took), from its log."""
+    lines = [l for l in c.log_text(i).splitlines() if f"member {i} recovered" in l]
+    return lines[-1].split(" ", 3)[-1] if lines else ""
 
 
 def fresh_follower(c, i: int, timeout: float) -> dict:
@@ -236,6 +244,7 @@ def print_table(res: dict) -> None:
     print(f"restart of member {r['member']} (kill -9, start): serving after "
           f"{r['serving_s']:.3f}s, applied {r['target_index']} after {r['applied_s']:.3f}s; "
           f"RSS {mib(r['after']['rss_kib'] * 1024)}")
+    print(f"  daemon: {r['recovery_log']}")
     f = res["fresh"]
     print(f"fresh follower {f['member']} (wiped data dir): applied {f['target_index']} after "
           f"{f['caught_up_s']:.3f}s; snapshot index {f['after']['snapshot_index']}, RSS "
