@@ -66,6 +66,7 @@ common_src=(lib/util/log.cc)
 http_src=(lib/http/request_parser.cc lib/http/request.cc lib/http/url.cc)
 frame_src=(lib/transport/frame.cc lib/transport/handshake.cc gen:raft.pb.cc)
 wal_src=(lib/storage/recovery.cc lib/storage/segment.cc lib/storage/record.cc
+         lib/storage/snapshot_file.cc lib/storage/snapshot_recovery.cc
          lib/storage/hard_state_file.cc lib/storage/file_util.cc gen:raft.pb.cc)
 spec_src=(lib/util/cluster_spec.cc lib/util/address.cc lib/util/flags.cc)
 llhttp_c=(api.c http.c llhttp.c)
