@@ -50,7 +50,20 @@ enum class ProposeResult {
 
 enum class ReadResult { kAccepted, kNoLeader };
 
+// kUnknownTarget: the target is not a voter (unknown, or a learner).
 enum class TransferResult { kStarted, kNotLeader, kUnknownTarget, kAlreadyLeader };
+
+// The answer to a membership change (membership.h).
+enum class ChangeResult {
+  kAccepted,       // appended on the leader: Ready::committed will carry it
+  kNotLeader,      // this member is not the leader; leader() names it (HTTP: forward)
+  kNoLeader,       // no leader known (HTTP 503)
+  kChangePending,  // a change is not committed yet, or the leader has not committed an
+                   // entry of its term yet (HTTP 409; retry later)
+  kUnsafe,         // the change is refused for good (HTTP 409): id in use, not a learner,
+                   // unknown id, last voter
+  kTransferring,   // a leadership transfer is in progress (HTTP 503)
+};
 
 // A snapshot of the core's state for /status, /metrics and tests.
 struct PeerStatus {
@@ -83,6 +96,7 @@ struct Status {
   Term snapshot_term = 0;
   Index first_log_index = 1;
   std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
   std::vector<PeerStatus> peers;  // filled on the leader only
 };
 
@@ -98,7 +112,9 @@ class Core {
   void tick();
 
   // Handles a message from a peer. Messages for another member, or from a
-  // member not in the configuration, are ignored.
+  // member neither in the configuration nor still being replicated to (its
+  // removal is not committed), are ignored, unless this member is itself
+  // outside its configuration (joining, or removed): it accepts any leader.
   void step(const pb::Message& message);
   // The same, taking the message over: entries are moved into the log
   // instead of copied (the daemon's receive path).
@@ -115,8 +131,25 @@ class Core {
   // the same request_id (or in Ready::failed_reads).
   ReadResult read_index(std::uint64_t request_id);
 
-  // Starts a leadership transfer to `target` (thesis §3.10).
+  // Starts a leadership transfer to `target` (thesis §3.10), a voter.
   TransferResult transfer_leadership(NodeId target);
+
+  // Proposes a membership change (leader only; one at a time, see
+  // membership.h). A follower answers kNotLeader when it knows the leader
+  // (the daemon forwards admin requests itself), kNoLeader otherwise. The
+  // leader refuses with kUnsafe an ADD_LEARNER of an existing id, a PROMOTE
+  // of a non-learner, a REMOVE of an unknown id or of the last voter; with
+  // kChangePending while another change is uncommitted or no entry of its
+  // term is committed yet. `error` (optional) gets a one-line reason for
+  // anything but kAccepted. The entry's ConfChange keeps `origin` and
+  // `request_id`: the driver answers the request when it is applied
+  // (Ready::committed). A learner is promoted by the leader itself (origin =
+  // its id, request_id 0) once caught up (Options::promote_within_entries).
+  ChangeResult propose_conf_change(pb::ConfChange change, std::string* error = nullptr);
+
+  // The configuration as of the last entry of the log: what is in force on
+  // this member now (Ready::config reports each change).
+  const pb::ClusterConfig& config() const;
 
   // The driver made entries durable up to (index, term). Ignored if the
   // entry at `index` no longer has `term` (the log was truncated meanwhile).

@@ -35,6 +35,7 @@ void Core::State::tick_leader() {
   ++election_elapsed;
   if (transfer_target != kNoNode && ++transfer_elapsed >= opts.election_ticks) abort_transfer();
   tick_stalls();
+  tick_promotions();
   if (election_elapsed >= opts.election_ticks) {
     election_elapsed = 0;
     // Check-quorum (thesis §6.2): a leader cut off from a majority steps
@@ -120,6 +121,8 @@ void Core::State::become_leader() {
   transfer_target = kNoNode;
   led_term = term;
   proposals_decided.clear();
+  learners_watched.clear();
+  sync_progress();
   for (auto& [peer, pr] : progress) {
     pr = Progress{};
     pr.become_probe(log.last_index() + 1);
