@@ -45,7 +45,7 @@ pb::Message Core::State::message_to(NodeId to) const {
 }
 
 void Core::State::step(pb::Message&& m) {
-  if (m.to() != id || m.from() == id || !knows(m.from())) return;
+  if (m.to() != id || m.from() == id || ignores(m)) return;
   if (!check_term(m)) return;
   switch (m.body_case()) {
     case pb::Message::kRequestVote:

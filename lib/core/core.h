@@ -111,10 +111,12 @@ class Core {
   // tick is; the daemon uses a fixed interval).
   void tick();
 
-  // Handles a message from a peer. Messages for another member, or from a
-  // member neither in the configuration nor still being replicated to (its
-  // removal is not committed), are ignored, unless this member is itself
-  // outside its configuration (joining, or removed): it accepts any leader.
+  // Handles a message from a peer. Ignored: messages for another member, and
+  // (pre-)vote requests from a log behind ours sent by a member outside the
+  // configuration (a removed member that missed its removal must not depose
+  // the leader). Everything else is handled whatever the configuration says
+  // (thesis §4.1): a member lagging behind a change must follow a leader it
+  // does not know yet.
   void step(const pb::Message& message);
   // The same, taking the message over: entries are moved into the log
   // instead of copied (the daemon's receive path).
@@ -161,10 +163,11 @@ class Core {
   // --- Snapshots and log compaction (Raft §7, thesis ch. 5)
 
   // The metadata a snapshot of the state machine at `index` must carry: the
-  // term of entry `index` and the configuration as of `index` (member ids
-  // and learner flags; addresses as the core last learned them from a
-  // snapshot). `index` must be in [Status::first_log_index - 1, applied];
-  // nullopt otherwise.
+  // term of entry `index` and the configuration as of `index` (ids, learner
+  // flags and addresses as the configuration entries and snapshots carried
+  // them). `index` must be in [Status::first_log_index - 1, applied];
+  // nullopt otherwise, and where the configuration is unknown (a member that
+  // joined with an empty log, below the first configuration entry it got).
   std::optional<pb::SnapshotMeta> snapshot_meta(Index index) const;
 
   // The driver has durably stored a snapshot with `meta` (meta.index <=

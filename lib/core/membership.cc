@@ -170,4 +170,15 @@ std::vector<NodeId> ConfigHistory::members_since(Index index) const {
   return ids;
 }
 
+bool ConfigHistory::voter_since(Index index, NodeId id) const {
+  auto is_voter = [id](const pb::ClusterConfig& config) {
+    const pb::Member* member = find_member(config, id);
+    return member && !member->learner();
+  };
+  if (is_voter(at(index))) return true;
+  return std::any_of(changes_.begin(), changes_.end(), [&](const auto& change) {
+    return change.first > index && is_voter(change.second);
+  });
+}
+
 }  // namespace raftkv::core

@@ -85,6 +85,9 @@ class ConfigHistory {
   // whom a leader must keep replicating to while changes above `index` are
   // not committed (a member being removed still needs its REMOVE entry).
   std::vector<NodeId> members_since(Index index) const;
+  // Whether `id` is a voter in the configuration as of `index` or in any
+  // later one.
+  bool voter_since(Index index, NodeId id) const;
 
  private:
   pb::ClusterConfig base_;

@@ -26,6 +26,12 @@ struct UnsafeTestFaults {
   // i + 1 when the log holds it. A snapshot of the state machine at i then
   // claims an entry it never applied, possibly one never committed.
   bool snapshot_one_past_applied = false;
+  // Start a membership change while another is uncommitted: two changes
+  // together can leave two majorities that do not overlap (thesis §4.1).
+  bool concurrent_conf_changes = false;
+  // Keep a configuration whose entry was truncated away (thesis §4.1: a
+  // member uses the latest configuration in its log, committed or not).
+  bool keep_config_on_truncation = false;
 };
 
 struct Options {

@@ -3,10 +3,17 @@
 //   - a configuration takes effect as soon as its entry is in the log
 //     (note_appended) and is rolled back when truncated (note_truncated);
 //   - the leader replicates to every member of the current configuration,
-//     and also to a member being removed until its REMOVE commits, so that
-//     the removed member learns it and stops campaigning (sync_progress);
-//   - a leader that removed itself leads until the REMOVE commits, then hands
-//     over to the most up-to-date voter, or just steps down;
+//     and also to a member being removed until its REMOVE commits, and then
+//     for one more election timeout (departing), so that the removed member
+//     learns that its removal committed and stops campaigning
+//     (sync_progress);
+//   - a member campaigns while it is a voter in the configuration as of its
+//     commit index or in any later one (promotable): one whose removal is
+//     not known committed may still be needed to elect a leader, as when
+//     the removed leader alone holds the REMOVE entry the others need;
+//   - a leader that removed itself leads until the REMOVE commits (it does
+//     not count itself in majorities), then hands over to the most
+//     up-to-date voter, or just steps down;
 //   - the leader promotes a learner once it has kept up for an election
 //     timeout (tick_promotions).
 // Learners never count: every quorum goes through `config` (Configuration),
@@ -52,11 +59,30 @@ void Core::State::restore_config(const pb::ClusterConfig& recorded, Index index)
   adopt_config();
 }
 
-// A member outside its own configuration (joining, or removed) has no
-// cluster to protect from strangers: it accepts any leader. Others accept
-// members and those still being replicated to (being removed).
+// Members of the configuration, those still replicated to (being removed,
+// departing), and anyone for a member outside its own configuration
+// (joining, or removed: it has no cluster to protect).
 bool Core::State::knows(NodeId from) const {
   return config.is_member(from) || progress.count(from) > 0 || !config.is_member(id);
+}
+
+// Thesis §4.1: members handle messages without consulting their
+// configuration. A leader or candidate unknown to a member that lags behind
+// a change may be legitimate, and ignoring it can wedge the cluster (a new
+// voter needing a lagging voter's vote). One thing only is ignored from a
+// stranger: a (pre-)vote request from a log behind ours. It could not get
+// our vote anyway, and it is what a removed member that missed its removal
+// sends forever; heard, its term would depose our leader whenever the lease
+// (check-quorum) is off (field notes 1.4).
+bool Core::State::ignores(const pb::Message& m) const {
+  if (!m.has_request_vote() || knows(m.from())) return false;
+  return !log_up_to_date(m.request_vote());
+}
+
+// §5.4.1: the candidate's log is at least as up to date as ours.
+bool Core::State::log_up_to_date(const pb::RequestVote& rv) const {
+  return rv.last_log_term() > log.last_term() ||
+         (rv.last_log_term() == log.last_term() && rv.last_log_index() >= log.last_index());
 }
 
 void Core::State::note_appended(const pb::Entry& entry) {
@@ -66,6 +92,7 @@ void Core::State::note_appended(const pb::Entry& entry) {
 }
 
 void Core::State::note_truncated(Index last_kept) {
+  if (opts.faults.keep_config_on_truncation) return;
   if (configs.truncate_after(last_kept)) adopt_config();
 }
 
@@ -82,18 +109,46 @@ void Core::State::adopt_config() {
 
 // Progress for every member of a configuration not yet known committed
 // (members_since(commit)) but self: new members get one at once (probing
-// from the last entry, which is usually the change that added them);
-// members whose removal committed lose theirs.
+// from the last entry, which is usually the change that added them). On the
+// leader, a member whose removal committed departs: it keeps its Progress
+// (heartbeats carry the commit index) for an election timeout more.
 void Core::State::sync_progress() {
   const std::vector<NodeId> tracked = configs.members_since(commit);
-  std::erase_if(progress, [&tracked](const auto& peer) {
-    return !std::binary_search(tracked.begin(), tracked.end(), peer.first);
-  });
+  auto is_tracked = [&tracked](NodeId peer) {
+    return std::binary_search(tracked.begin(), tracked.end(), peer);
+  };
+  std::erase_if(departing, [&](const auto& peer) { return is_tracked(peer.first); });
+  for (auto it = progress.begin(); it != progress.end();) {
+    const NodeId peer = it->first;
+    if (is_tracked(peer) || departing.count(peer) > 0) {
+      ++it;
+    } else if (role == Role::kLeader) {
+      departing[peer] = std::max(opts.election_ticks, 1);
+      ++it;
+    } else {
+      it = progress.erase(it);
+    }
+  }
   for (NodeId peer : tracked) {
     if (peer == id || progress.count(peer) > 0) continue;
     progress[peer].become_probe(std::max<Index>(log.last_index(), 1));
     if (role == Role::kLeader) need_flush = true;
   }
+}
+
+void Core::State::tick_departures() {
+  for (auto it = departing.begin(); it != departing.end();) {
+    if (--it->second > 0) {
+      ++it;
+      continue;
+    }
+    progress.erase(it->first);
+    it = departing.erase(it);
+  }
+}
+
+bool Core::State::promotable() const {
+  return config.is_voter(id) || configs.voter_since(commit, id);
 }
 
 ChangeResult Core::State::propose_conf_change(pb::ConfChange&& change, std::string* error) {
@@ -124,7 +179,7 @@ ChangeResult Core::State::may_change(std::string* error) const {
   if (transfer_target != kNoNode) {
     return refuse(ChangeResult::kTransferring, "a leadership transfer is in progress");
   }
-  if (configs.last_change_index() > commit) {
+  if (configs.last_change_index() > commit && !opts.faults.concurrent_conf_changes) {
     return refuse(ChangeResult::kChangePending, "another membership change is not committed yet");
   }
   if (!committed_in_term()) {
@@ -151,8 +206,8 @@ void Core::State::append_conf_change(pb::ConfChange&& change) {
   note_appended(log.at(index));
 }
 
-// Leader: the commit index moved. Members whose removal just committed are
-// dropped; a leader whose own removal committed steps down.
+// Leader: the commit index moved. Members whose removal just committed
+// depart; a leader whose own removal committed steps down.
 void Core::State::on_commit_advanced() {
   if (role != Role::kLeader) return;
   sync_progress();

@@ -43,8 +43,12 @@ std::optional<pb::SnapshotMeta> Core::State::snapshot_meta(Index index) const {
   pb::SnapshotMeta meta;
   meta.set_index(index);
   meta.set_term(*index_term);
-  // As of `index`: the history reaches down to the compaction point.
+  // As of `index`: the history reaches down to the compaction point. A
+  // member that joined with an empty log does not know the configuration
+  // below the first configuration entry it received: no snapshot there, or
+  // whoever installs it would start from nobody.
   *meta.mutable_config() = configs.at(index);
+  if (meta.config().members_size() == 0) return std::nullopt;
   return meta;
 }
 

@@ -107,6 +107,9 @@ struct Core::State {
     bool heard = false;
   };
   std::map<NodeId, LearnerWatch> learners_watched;
+  // Leader: members whose removal committed, kept for this many more ticks
+  // so that they hear it (their Progress stays meanwhile).
+  std::map<NodeId, int> departing;
 
   // --- output
   Ready out;
@@ -129,7 +132,7 @@ struct Core::State {
   void tick_election();
   void tick_leader();
   bool in_lease() const;
-  bool promotable() const { return config.is_voter(id); }
+  bool promotable() const;  // reconfigure.cc
   void reset_election_timer();
   void set_term(Term new_term);
   void set_leader(NodeId new_leader);
@@ -201,6 +204,8 @@ struct Core::State {
   void init_membership();
   void restore_config(const pb::ClusterConfig& recorded, Index index);
   bool knows(NodeId from) const;
+  bool ignores(const pb::Message& m) const;
+  bool log_up_to_date(const pb::RequestVote& rv) const;
   void note_appended(const pb::Entry& entry);
   void note_truncated(Index last_kept);
   void adopt_config();
@@ -212,6 +217,7 @@ struct Core::State {
   void step_down_removed();
   void note_heard(NodeId from);
   void tick_promotions();
+  void tick_departures();
 };
 
 }  // namespace raftkv::core

@@ -267,6 +267,24 @@ TEST_CASE("a joining member learns the cluster from the log, then can lead it") 
   CHECK(c.core(4).config().SerializeAsString() == config.SerializeAsString());
 }
 
+TEST_CASE("a member lagging behind a change follows a leader it does not know yet") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.add(4);
+  c.isolate(3);
+  REQUIRE(c.core(1).propose_conf_change(add_learner(4)) == ChangeResult::kAccepted);
+  c.stabilize();
+  tick_until_voter(c, 1, 4);
+  REQUIRE(c.core(1).transfer_leadership(4) == TransferResult::kStarted);
+  c.stabilize();
+  REQUIRE(c.core(4).role() == Role::kLeader);
+  REQUIRE(find_member(c.core(3).config(), 4) == nullptr);
+  c.heal();
+  for (int i = 0; i < 30 && !is_voter(c.core(3).config(), 4); ++i) c.tick(4);
+  CHECK(is_voter(c.core(3).config(), 4));
+  CHECK(c.core(3).leader() == 4);
+}
+
 TEST_CASE("a single member grows to two, and the quorum follows") {
   Cluster c({1});
   c.elect(1);
@@ -307,12 +325,40 @@ TEST_CASE("a removed leader leads until the removal commits, then hands over") {
   CHECK(c.core(1).role() == Role::kFollower);
 }
 
+TEST_CASE("a removed leader deposed before its removal committed still completes it") {
+  // Only the removed leader holds the REMOVE entry, so the other voter cannot
+  // be elected without it: the removed member must still campaign (it is a
+  // voter in its committed configuration), win the votes of the new
+  // configuration, commit the removal and hand over.
+  Cluster c({1, 2});
+  c.elect(1);
+  c.isolate(1);
+  REQUIRE(c.core(1).propose_conf_change(remove(1)) == ChangeResult::kAccepted);
+  c.stabilize();
+  for (int i = 0; i < 25; ++i) c.tick(1);
+  REQUIRE(c.core(1).role() != Role::kLeader);  // check-quorum
+  c.heal();
+  for (int i = 0; i < 300; ++i) {
+    if (c.core(2).role() == Role::kLeader && c.core(2).config().members_size() == 1) break;
+    c.tick_all();
+  }
+  CHECK(c.core(2).role() == Role::kLeader);
+  CHECK(c.core(2).config().members_size() == 1);
+  CHECK(c.core(1).role() == Role::kFollower);
+  CHECK(c.core(1).status().commit_index >= 2);
+}
+
 TEST_CASE("a removed follower learns it and stops campaigning; the leader forgets it") {
   Cluster c({1, 2, 3});
   c.elect(1);
   REQUIRE(c.core(1).propose_conf_change(remove(3)) == ChangeResult::kAccepted);
   c.stabilize();
   CHECK(find_member(c.core(3).config(), 3) == nullptr);
+  // It departs: heartbeats for an election timeout tell it the removal
+  // committed, then the leader forgets it.
+  c.tick(1);
+  CHECK(c.core(3).status().commit_index == 2);
+  for (int i = 0; i < 10; ++i) c.tick(1);
   for (const auto& peer : c.core(1).status().peers) CHECK(peer.id != 3);
   const Term term = c.core(3).term();
   const std::size_t sent = c.sent_log().size();
@@ -337,7 +383,8 @@ TEST_CASE("a removed member that missed its removal cannot disrupt the cluster")
   REQUIRE(c.core(1).propose_conf_change(remove(3)) == ChangeResult::kAccepted);
   c.stabilize();
   REQUIRE(c.core(1).status().commit_index == 2);
-  CHECK(find_member(c.core(3).config(), 3) != nullptr);  // it never heard
+  for (int i = 0; i < 12; ++i) c.tick(1);  // its departure passes unheard
+  CHECK(find_member(c.core(3).config(), 3) != nullptr);
   c.heal();
   for (int i = 0; i < 100; ++i) c.tick_all();
   CHECK(c.core(3).term() > term);
