@@ -499,3 +499,45 @@ TEST_CASE("unsafe or misdirected changes are refused with a reason") {
   CHECK(single.core(1).propose_conf_change(remove(1), &why) == ChangeResult::kUnsafe);
   CHECK(why == "member 1 is the last voter");
 }
+
+TEST_CASE("a snapshot carries the configuration as of its index") {
+  Cluster c({1, 2, 3}, manual_promotion);
+  c.elect(1);
+  c.add(4);
+  c.core(1).propose("a");
+  c.stabilize();
+  REQUIRE(c.core(1).propose_conf_change(add_learner(4, "h4:1")) == ChangeResult::kAccepted);
+  c.stabilize();
+  c.core(1).propose("b");
+  c.stabilize();
+  REQUIRE(c.core(1).status().commit_index == 4);
+  CHECK(c.core(1).snapshot_meta(2)->config().members_size() == 3);
+  CHECK(is_learner(c.core(1).snapshot_meta(3)->config(), 4));
+  c.take_snapshot(1, 4);
+  const auto meta = c.core(1).snapshot_meta(4);
+  REQUIRE(meta);
+  CHECK(is_learner(meta->config(), 4));
+  CHECK(find_member(meta->config(), 4)->raft_address() == "h4:1");
+  // A restart rebuilds it from the snapshot alone (the entry is compacted).
+  c.restart(1);
+  CHECK(c.core(1).config().SerializeAsString() == meta->config().SerializeAsString());
+}
+
+TEST_CASE("a joining member learns the configuration from an installed snapshot") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.add(4);
+  c.drop = [](const pb::Message& m) { return m.to() == 4; };
+  REQUIRE(c.core(1).propose_conf_change(add_learner(4)) == ChangeResult::kAccepted);
+  c.core(1).propose("a");
+  c.stabilize();
+  c.take_snapshot(1, c.core(1).status().commit_index);
+  c.drop = nullptr;
+  for (int i = 0; i < 5 && c.core(4).config().members_size() == 0; ++i) c.tick(1);
+  REQUIRE(c.core(4).status().snapshot_index > 0);
+  CHECK(is_learner(c.core(4).config(), 4));
+  CHECK(quorum_view(c.core(4).config()).voters() == std::vector<NodeId>{1, 2, 3});
+  REQUIRE_FALSE(c.member(4).configs.empty());  // reported in Ready::config
+  tick_until_voter(c, 1, 4);
+  CHECK(is_voter(c.core(4).config(), 4));
+}
