@@ -32,15 +32,20 @@ pb::ClusterConfig bootstrap_config(const Options& o) {
   return config_of_voters(o.voters);
 }
 
+// A snapshot's configuration; one that records nobody (a driver that does
+// not record membership) leaves the bootstrap configuration.
+pb::ClusterConfig recorded_or_bootstrap(const pb::ClusterConfig& recorded, const Options& o) {
+  return recorded.members_size() > 0 ? recorded : bootstrap_config(o);
+}
+
 }  // namespace
 
 // The bootstrap configuration (or the recovered snapshot's), then every
 // change the recovered log holds. The driver reads config() after
 // construction: no Ready::config for it.
 void Core::State::init_membership() {
-  configs.reset(snapshot ? snapshot->config() : pb::ClusterConfig{}, log.compacted_index());
-  if (configs.current().members_size() == 0)
-    configs.reset(bootstrap_config(opts), configs.base_index());
+  configs.reset(recorded_or_bootstrap(snapshot ? snapshot->config() : pb::ClusterConfig{}, opts),
+                log.compacted_index());
   for (Index i = log.first_index(); i <= log.last_index(); ++i) {
     const pb::Entry& entry = log.at(i);
     if (entry.type() == pb::ENTRY_CONF_CHANGE) {
@@ -52,10 +57,9 @@ void Core::State::init_membership() {
 }
 
 // An installed snapshot replaced the log: its configuration is in force as
-// of its index. One that records nobody (a driver that does not record
-// membership) leaves the bootstrap configuration.
+// of its index.
 void Core::State::restore_config(const pb::ClusterConfig& recorded, Index index) {
-  configs.reset(recorded.members_size() > 0 ? recorded : bootstrap_config(opts), index);
+  configs.reset(recorded_or_bootstrap(recorded, opts), index);
   adopt_config();
 }
 
