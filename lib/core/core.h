@@ -28,7 +28,8 @@ namespace raftkv::core {
 // the core starts with commit = applied = snapshot index, its log compacted
 // up to the snapshot (index and term), and the configuration of
 // meta.config (voters: members with learner = false; learners: the rest;
-// Options::voters when meta.config lists nobody).
+// the bootstrap configuration of Options when meta.config lists nobody),
+// then every ENTRY_CONF_CHANGE entry of the log after it.
 struct PersistentState {
   pb::HardState hard_state;
   // The newest valid snapshot on disk, if any.
