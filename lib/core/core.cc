@@ -25,7 +25,7 @@ Core::State::State(Options options, PersistentState persistent)
   unstable_from = log.last_index() + 1;
   applying = applied = log.compacted_index();
   commit = log.compacted_index();
-  reset_progress();
+  init_membership();
   reset_election_timer();
   last_soft = soft_state();
   // From a generator of its own (election timeouts stay as they were), also
@@ -45,7 +45,7 @@ pb::Message Core::State::message_to(NodeId to) const {
 }
 
 void Core::State::step(pb::Message&& m) {
-  if (m.to() != id || m.from() == id || !config.is_member(m.from())) return;
+  if (m.to() != id || m.from() == id || ignores(m)) return;
   if (!check_term(m)) return;
   switch (m.body_case()) {
     case pb::Message::kRequestVote:
@@ -181,12 +181,17 @@ Ready Core::State::take_ready() {
     last_soft = soft_state();
     ready.soft_state = last_soft;
   }
+  if (config_changed) {
+    ready.config = configs.current();
+    config_changed = false;
+  }
   return ready;
 }
 
 bool Core::State::has_ready() const {
   if (!out.empty() || hard_state_dirty || unstable_from <= log.last_index()) return true;
   if (std::min(commit, persisted) > applying || soft_state() != last_soft) return true;
+  if (config_changed) return true;
   if (role == Role::kLeader) return need_flush || commit_changed || !reads_unsent.empty();
   return leader != kNoNode && (!forward_entries.empty() || !forward_reads.empty());
 }
@@ -233,6 +238,7 @@ Status Core::State::status() const {
   s.snapshot_term = snapshot ? snapshot->term() : 0;
   s.first_log_index = log.first_index();
   s.voters = config.voters();
+  s.learners = config.learners();
   if (role != Role::kLeader) return s;
   for (const auto& [peer, pr] : progress) s.peers.push_back(peer_status(peer, pr));
   return s;
@@ -272,6 +278,14 @@ ReadResult Core::read_index(std::uint64_t request_id) {
 
 TransferResult Core::transfer_leadership(NodeId target) {
   return state_->transfer_leadership(target);
+}
+
+ChangeResult Core::propose_conf_change(pb::ConfChange change, std::string* error) {
+  return state_->propose_conf_change(std::move(change), error);
+}
+
+const pb::ClusterConfig& Core::config() const {
+  return state_->configs.current();
 }
 
 void Core::on_persisted(Index index, Term term) {

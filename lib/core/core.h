@@ -28,7 +28,8 @@ namespace raftkv::core {
 // the core starts with commit = applied = snapshot index, its log compacted
 // up to the snapshot (index and term), and the configuration of
 // meta.config (voters: members with learner = false; learners: the rest;
-// Options::voters when meta.config lists nobody).
+// the bootstrap configuration of Options when meta.config lists nobody),
+// then every ENTRY_CONF_CHANGE entry of the log after it.
 struct PersistentState {
   pb::HardState hard_state;
   // The newest valid snapshot on disk, if any.
@@ -50,7 +51,20 @@ enum class ProposeResult {
 
 enum class ReadResult { kAccepted, kNoLeader };
 
+// kUnknownTarget: the target is not a voter (unknown, or a learner).
 enum class TransferResult { kStarted, kNotLeader, kUnknownTarget, kAlreadyLeader };
+
+// The answer to a membership change (membership.h).
+enum class ChangeResult {
+  kAccepted,       // appended on the leader: Ready::committed will carry it
+  kNotLeader,      // this member is not the leader; leader() names it (HTTP: forward)
+  kNoLeader,       // no leader known (HTTP 503)
+  kChangePending,  // a change is not committed yet, or the leader has not committed an
+                   // entry of its term yet (HTTP 409; retry later)
+  kUnsafe,         // the change is refused for good (HTTP 409): id in use, not a learner,
+                   // unknown id, last voter
+  kTransferring,   // a leadership transfer is in progress (HTTP 503)
+};
 
 // A snapshot of the core's state for /status, /metrics and tests.
 struct PeerStatus {
@@ -83,6 +97,7 @@ struct Status {
   Term snapshot_term = 0;
   Index first_log_index = 1;
   std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
   std::vector<PeerStatus> peers;  // filled on the leader only
 };
 
@@ -97,8 +112,12 @@ class Core {
   // tick is; the daemon uses a fixed interval).
   void tick();
 
-  // Handles a message from a peer. Messages for another member, or from a
-  // member not in the configuration, are ignored.
+  // Handles a message from a peer. Ignored: messages for another member, and
+  // (pre-)vote requests from a log behind ours sent by a member outside the
+  // configuration (a removed member that missed its removal must not depose
+  // the leader). Everything else is handled whatever the configuration says
+  // (thesis §4.1): a member lagging behind a change must follow a leader it
+  // does not know yet.
   void step(const pb::Message& message);
   // The same, taking the message over: entries are moved into the log
   // instead of copied (the daemon's receive path).
@@ -115,8 +134,25 @@ class Core {
   // the same request_id (or in Ready::failed_reads).
   ReadResult read_index(std::uint64_t request_id);
 
-  // Starts a leadership transfer to `target` (thesis §3.10).
+  // Starts a leadership transfer to `target` (thesis §3.10), a voter.
   TransferResult transfer_leadership(NodeId target);
+
+  // Proposes a membership change (leader only; one at a time, see
+  // membership.h). A follower answers kNotLeader when it knows the leader
+  // (the daemon forwards admin requests itself), kNoLeader otherwise. The
+  // leader refuses with kUnsafe an ADD_LEARNER of an existing id, a PROMOTE
+  // of a non-learner, a REMOVE of an unknown id or of the last voter; with
+  // kChangePending while another change is uncommitted or no entry of its
+  // term is committed yet. `error` (optional) gets a one-line reason for
+  // anything but kAccepted. The entry's ConfChange keeps `origin` and
+  // `request_id`: the driver answers the request when it is applied
+  // (Ready::committed). A learner is promoted by the leader itself (origin =
+  // its id, request_id 0) once caught up (Options::promote_within_entries).
+  ChangeResult propose_conf_change(pb::ConfChange change, std::string* error = nullptr);
+
+  // The configuration as of the last entry of the log: what is in force on
+  // this member now (Ready::config reports each change).
+  const pb::ClusterConfig& config() const;
 
   // The driver made entries durable up to (index, term). Ignored if the
   // entry at `index` no longer has `term` (the log was truncated meanwhile).
@@ -128,10 +164,11 @@ class Core {
   // --- Snapshots and log compaction (Raft §7, thesis ch. 5)
 
   // The metadata a snapshot of the state machine at `index` must carry: the
-  // term of entry `index` and the configuration as of `index` (member ids
-  // and learner flags; addresses as the core last learned them from a
-  // snapshot). `index` must be in [Status::first_log_index - 1, applied];
-  // nullopt otherwise.
+  // term of entry `index` and the configuration as of `index` (ids, learner
+  // flags and addresses as the configuration entries and snapshots carried
+  // them). `index` must be in [Status::first_log_index - 1, applied];
+  // nullopt otherwise, and where the configuration is unknown (a member that
+  // joined with an empty log, below the first configuration entry it got).
   std::optional<pb::SnapshotMeta> snapshot_meta(Index index) const;
 
   // The driver has durably stored a snapshot with `meta` (meta.index <=

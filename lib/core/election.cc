@@ -35,6 +35,8 @@ void Core::State::tick_leader() {
   ++election_elapsed;
   if (transfer_target != kNoNode && ++transfer_elapsed >= opts.election_ticks) abort_transfer();
   tick_stalls();
+  tick_promotions();
+  tick_departures();
   if (election_elapsed >= opts.election_ticks) {
     election_elapsed = 0;
     // Check-quorum (thesis §6.2): a leader cut off from a majority steps
@@ -120,6 +122,9 @@ void Core::State::become_leader() {
   transfer_target = kNoNode;
   led_term = term;
   proposals_decided.clear();
+  learners_watched.clear();
+  departing.clear();
+  sync_progress();
   for (auto& [peer, pr] : progress) {
     pr = Progress{};
     pr.become_probe(log.last_index() + 1);
@@ -198,10 +203,7 @@ void Core::State::handle_request_vote(const pb::Message& m) {
   const bool pre = rv.pre_vote();
   const bool can_vote =
       vote == m.from() || (vote == kNoNode && leader == kNoNode) || (pre && m.term() > term);
-  const bool up_to_date =
-      rv.last_log_term() > log.last_term() ||
-      (rv.last_log_term() == log.last_term() && rv.last_log_index() >= log.last_index());
-  if (!can_vote || !up_to_date) return reject_vote(m);
+  if (!can_vote || !log_up_to_date(rv)) return reject_vote(m);
 
   pb::Message reply = message_to(m.from());
   // Answer with the term asked, not ours: a granted pre-vote for a higher

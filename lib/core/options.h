@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "raft.pb.h"
 
 namespace raftkv::core {
 
@@ -25,12 +26,32 @@ struct UnsafeTestFaults {
   // i + 1 when the log holds it. A snapshot of the state machine at i then
   // claims an entry it never applied, possibly one never committed.
   bool snapshot_one_past_applied = false;
+  // Start a membership change while another is uncommitted: two changes
+  // together can leave two majorities that do not overlap (thesis §4.1).
+  bool concurrent_conf_changes = false;
+  // Keep a configuration whose entry was truncated away (thesis §4.1: a
+  // member uses the latest configuration in its log, committed or not).
+  bool keep_config_on_truncation = false;
 };
 
 struct Options {
   NodeId id = 0;
-  // Initial voting members (including `id`). Later work adds learners.
+  // Initial voting members (including `id`), used when initial_config is
+  // empty (their addresses are then unknown to the core).
   std::vector<NodeId> voters;
+  // The bootstrap configuration: what is in force below the first
+  // ENTRY_CONF_CHANGE entry of the log (and below any snapshot's).
+  pb::ClusterConfig initial_config;
+  // A member started to join an existing cluster (raftkvd --join): it starts
+  // with an empty configuration (voters and initial_config are ignored),
+  // accepts the log from any leader, and never campaigns until a
+  // configuration in its log makes it a voter.
+  bool joining = false;
+  // The leader promotes a learner by itself once the learner's log has been
+  // within this many entries of its own for an election timeout, hearing
+  // from it meanwhile (membership: reconfigure.cc).
+  bool auto_promote = true;
+  std::size_t promote_within_entries = 100;
 
   // The election timeout is drawn uniformly from
   // [election_ticks, 2 * election_ticks) each time it is reset.

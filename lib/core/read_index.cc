@@ -38,7 +38,8 @@ void Core::State::add_leader_read(PendingRead read) {
   read.index = commit;
   // Alone, or with the unsafe fault: no round needed (the fault skips the
   // proof of leadership that a deposed leader would fail).
-  if (config.voters().size() == 1 || opts.faults.read_index_without_heartbeat) {
+  const bool sole_voter = config.voters().size() == 1 && config.is_voter(id);
+  if (sole_voter || opts.faults.read_index_without_heartbeat) {
     serve_read(read);
     return;
   }

@@ -28,6 +28,11 @@
 //      its `index`.
 //   7. `dropped_proposals` were never appended anywhere and never will be:
 //      their clients may be told so at once.
+//   8. `config` (if set) is the configuration now in force (it changed by an
+//      append, a truncation or a restore): update peer connections and what
+//      /members shows. Committed ENTRY_CONF_CHANGE entries also appear in
+//      `committed`: the state machine ignores them; the member named by the
+//      change's origin answers the admin request with its request_id.
 #pragma once
 
 #include <cstdint>
@@ -85,12 +90,13 @@ struct Ready {
   // leader, the leader rejected them): the driver answers them with an error.
   std::vector<std::uint64_t> failed_reads;
   std::vector<DroppedProposal> dropped_proposals;
-  std::optional<SoftState> soft_state;  // set when it changed
+  std::optional<SoftState> soft_state;      // set when it changed
+  std::optional<pb::ClusterConfig> config;  // set when it changed (step 8)
 
   bool empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() &&
            messages_after_persist.empty() && committed.empty() && reads.empty() &&
-           failed_reads.empty() && dropped_proposals.empty() && !soft_state;
+           failed_reads.empty() && dropped_proposals.empty() && !soft_state && !config;
   }
 };
 

@@ -146,11 +146,13 @@ void Core::State::append_from_leader(Index prev,
       if (log.matches(index, entry.term())) continue;
       if (index <= commit) return;  // never: committed entries never conflict
       log.truncate_after(index - 1);
+      note_truncated(index - 1);
       persisted = std::min(persisted, index - 1);
       unstable_from = std::min(unstable_from, index);
     }
     entry.set_index(index);
     log.append(std::move(entry));
+    note_appended(log.at(index));
   }
 }
 
@@ -180,6 +182,7 @@ void Core::State::handle_append_response(const pb::Message& m) {
   const auto& r = m.append_entries_response();
   pr.recently_active = true;
   need_flush = true;
+  note_heard(m.from());
   ack_read_round(pr, r.read_round());
   if (!r.success()) return handle_append_rejection(pr, r);
   if (pr.advance(r.match_index())) {
@@ -243,6 +246,7 @@ void Core::State::advance_commit(Index index) {
   commit = index;
   commit_changed = true;
   if (!had_term_commit && committed_in_term()) on_term_committed();
+  on_commit_advanced();
 }
 
 ProposeResult Core::State::propose(std::string&& data) {

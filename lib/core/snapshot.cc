@@ -31,53 +31,8 @@ namespace raftkv::core {
 void Core::State::restore_snapshot(const pb::SnapshotMeta& meta, std::vector<pb::Entry>&& entries) {
   snapshot = meta;
   log.restore(meta.index(), meta.term(), std::move(entries));
-  adopt_config(meta.config());
-}
-
-// The configuration a snapshot records. An empty one (a driver that does not
-// record membership) keeps the configuration given in Options.
-void Core::State::adopt_config(const pb::ClusterConfig& record) {
-  if (record.members_size() == 0) {
-    config = Configuration(opts.voters, {});
-  } else {
-    std::vector<NodeId> voters;
-    std::vector<NodeId> learners;
-    for (const pb::Member& member : record.members()) {
-      (member.learner() ? learners : voters).push_back(member.id());
-    }
-    config = Configuration(std::move(voters), std::move(learners));
-  }
-  config_record = record;
-  reset_progress();
-}
-
-// One Progress per voter and learner but self (leader state, rebuilt by
-// become_leader; kept in step with the configuration).
-void Core::State::reset_progress() {
-  progress.clear();
-  for (const auto* ids : {&config.voters(), &config.learners()}) {
-    for (NodeId member : *ids) {
-      if (member != id) progress.emplace(member, Progress{});
-    }
-  }
-}
-
-// The current configuration, ordered by id, with the addresses of the last
-// recorded configuration where it names the same member.
-pb::ClusterConfig Core::State::config_proto() const {
-  std::map<NodeId, bool> learner_of;
-  for (NodeId voter : config.voters()) learner_of[voter] = false;
-  for (NodeId learner : config.learners()) learner_of[learner] = true;
-  std::map<NodeId, const pb::Member*> recorded;
-  for (const pb::Member& member : config_record.members()) recorded[member.id()] = &member;
-  pb::ClusterConfig record;
-  for (const auto& [member_id, learner] : learner_of) {
-    pb::Member* member = record.add_members();
-    if (auto it = recorded.find(member_id); it != recorded.end()) *member = *it->second;
-    member->set_id(member_id);
-    member->set_learner(learner);
-  }
-  return record;
+  // The configuration follows in init_membership(), from the snapshot's and
+  // the log's.
 }
 
 std::optional<pb::SnapshotMeta> Core::State::snapshot_meta(Index index) const {
@@ -88,8 +43,12 @@ std::optional<pb::SnapshotMeta> Core::State::snapshot_meta(Index index) const {
   pb::SnapshotMeta meta;
   meta.set_index(index);
   meta.set_term(*index_term);
-  // No membership changes yet: the configuration as of `index` is today's.
-  *meta.mutable_config() = config_proto();
+  // As of `index`: the history reaches down to the compaction point. A
+  // member that joined with an empty log does not know the configuration
+  // below the first configuration entry it received: no snapshot there, or
+  // whoever installs it would start from nobody.
+  *meta.mutable_config() = configs.at(index);
+  if (meta.config().members_size() == 0) return std::nullopt;
   return meta;
 }
 
@@ -101,6 +60,7 @@ void Core::State::on_snapshot_taken(const pb::SnapshotMeta& meta, Index keep_fro
   if (index_term && *index_term != meta.term()) return;
   if (!snapshot || meta.index() >= snapshot->index()) snapshot = meta;
   log.compact(std::min(keep_from, meta.index() + 1));
+  configs.compact(log.compacted_index());
 }
 
 // Leader: `to` needs entries we no longer hold. Without a snapshot to offer
@@ -165,7 +125,7 @@ void Core::State::install_snapshot(const pb::SnapshotMeta& meta) {
   // Not durable until the driver reports on_persisted(meta.index, meta.term):
   // acknowledgements that claim it wait behind the disk meanwhile.
   persisted = meta.index() - 1;
-  adopt_config(meta.config());
+  restore_config(meta.config(), meta.index());
   out.snapshot = meta;
 }
 

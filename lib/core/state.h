@@ -10,6 +10,7 @@
 //   transfer.cc    leadership transfer (thesis §3.10)
 //   snapshot.cc    snapshots and log compaction: restart from a snapshot,
 //                  InstallSnapshot both ways (Raft §7, thesis ch. 5)
+//   reconfigure.cc membership changes (thesis §4.1, §4.4; membership.h)
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,7 @@
 #include "core/configuration.h"
 #include "core/core.h"
 #include "core/log.h"
+#include "core/membership.h"
 #include "core/progress.h"
 #include "core/proposal_filter.h"
 #include "core/rng.h"
@@ -45,7 +47,7 @@ struct Core::State {
   // --- configuration and fixed inputs
   Options opts;
   NodeId id;
-  Configuration config;
+  Configuration config;  // quorum view of configs.current()
   Rng rng;
 
   // --- persistent state (Raft figure 2) and the log
@@ -56,9 +58,6 @@ struct Core::State {
   // The newest snapshot the driver stored (on_snapshot_taken, a restart or
   // an install): what a leader offers followers behind its compaction point.
   std::optional<pb::SnapshotMeta> snapshot;
-  // The configuration as last read from a snapshot: member addresses for the
-  // metadata of the next one (the core itself only uses ids).
-  pb::ClusterConfig config_record;
 
   // --- volatile state
   Role role = Role::kFollower;
@@ -97,6 +96,21 @@ struct Core::State {
   std::vector<std::uint64_t> forward_reads;  // to the leader
   std::map<std::uint64_t, NodeId> outstanding_reads;  // id -> leader asked
 
+  // --- membership (reconfigure.cc)
+  ConfigHistory configs;        // the configurations the log stands for
+  bool config_changed = false;  // Ready::config is due
+  // Leader: per learner, leader ticks it has been caught up for, and ticks
+  // since it last answered (auto-promotion).
+  struct LearnerWatch {
+    int caught_up_ticks = 0;
+    int silent_ticks = 0;
+    bool heard = false;
+  };
+  std::map<NodeId, LearnerWatch> learners_watched;
+  // Leader: members whose removal committed, kept for this many more ticks
+  // so that they hear it (their Progress stays meanwhile).
+  std::map<NodeId, int> departing;
+
   // --- output
   Ready out;
   SoftState last_soft;
@@ -118,7 +132,7 @@ struct Core::State {
   void tick_election();
   void tick_leader();
   bool in_lease() const;
-  bool promotable() const { return config.is_voter(id); }
+  bool promotable() const;  // reconfigure.cc
   void reset_election_timer();
   void set_term(Term new_term);
   void set_leader(NodeId new_leader);
@@ -178,9 +192,6 @@ struct Core::State {
 
   // snapshot.cc
   void restore_snapshot(const pb::SnapshotMeta& meta, std::vector<pb::Entry>&& entries);
-  void adopt_config(const pb::ClusterConfig& record);
-  void reset_progress();
-  pb::ClusterConfig config_proto() const;
   std::optional<pb::SnapshotMeta> snapshot_meta(Index index) const;
   void on_snapshot_taken(const pb::SnapshotMeta& meta, Index keep_from);
   void send_snapshot(NodeId to, Progress& pr);
@@ -188,6 +199,25 @@ struct Core::State {
   void handle_install_snapshot(const pb::Message& m);
   void install_snapshot(const pb::SnapshotMeta& meta);
   void skip_compacted(pb::AppendEntries* ae) const;
+
+  // reconfigure.cc
+  void init_membership();
+  void restore_config(const pb::ClusterConfig& recorded, Index index);
+  bool knows(NodeId from) const;
+  bool ignores(const pb::Message& m) const;
+  bool log_up_to_date(const pb::RequestVote& rv) const;
+  void note_appended(const pb::Entry& entry);
+  void note_truncated(Index last_kept);
+  void adopt_config();
+  void sync_progress();
+  ChangeResult propose_conf_change(pb::ConfChange&& change, std::string* error);
+  ChangeResult may_change(std::string* error) const;
+  void append_conf_change(pb::ConfChange&& change);
+  void on_commit_advanced();
+  void step_down_removed();
+  void note_heard(NodeId from);
+  void tick_promotions();
+  void tick_departures();
 };
 
 }  // namespace raftkv::core

@@ -11,7 +11,7 @@ namespace {
 std::string describe(const pb::Entry& e) {
   std::ostringstream out;
   out << "(index " << e.index() << ", term " << e.term() << ", type " << e.type() << ", data '"
-      << e.data() << "')";
+      << (e.type() == pb::ENTRY_CONF_CHANGE ? "<configuration change>" : e.data()) << "')";
   return out.str();
 }
 

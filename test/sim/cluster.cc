@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/membership.h"
+
 namespace raftkv::sim {
 
 std::uint64_t liveness_bound_ticks(const Scenario& s, Index backlog) {
@@ -23,10 +25,11 @@ Cluster::Cluster(const Scenario& scenario)
     : world_(scenario),
       workload_(world_, members_),
       nemesis_(world_, members_),
-      transfers_(world_, members_) {
+      transfers_(world_, members_),
+      membership_(world_, members_) {
   world_.transfers = &transfers_;
   if (scenario.snapshot_every > 0) world_.stats.snapshot_seeds = 1;
-  for (NodeId id = 0; id < scenario.members; ++id) {
+  for (NodeId id = 0; id < scenario.total(); ++id) {
     members_.push_back(std::make_unique<Member>(id, world_));
   }
 }
@@ -35,6 +38,7 @@ RunResult Cluster::run() {
   for (auto& m : members_) m->start();
   workload_.start();
   nemesis_.start();
+  membership_.start();
   while (!world_.queue.empty() && !finished()) {
     Event e = world_.queue.pop();
     ++world_.stats.events;
@@ -58,14 +62,22 @@ RunResult Cluster::run() {
   return result;
 }
 
-// The probe committed: from now on every member must apply it.
+// The probe committed: from now on every member of the configuration (as
+// of the probe) must apply it.
 void Cluster::start_catch_up() {
   catching_up_ = true;
   const Time now = world_.queue.now();
   probe_committed_at_ = now;
   world_.stats.liveness_ticks_max = (now - std::min(live_from_, now)) / world_.scenario.tick;
+  const pb::ClusterConfig config =
+      committed_config(world_.scenario, world_.checker, world_.probe_index);
+  for (auto& m : members_) {
+    if (core::find_member(config, m->id()) == nullptr) outside_.insert(m->id());
+  }
   Index lowest = world_.probe_index;
-  for (auto& m : members_) lowest = std::min(lowest, m->state().applied);
+  for (auto& m : members_) {
+    if (!outside_.count(m->id())) lowest = std::min(lowest, m->state().applied);
+  }
   bound_ticks_ =
       catch_up_bound_ticks(world_.scenario, world_.probe_index, world_.probe_index - lowest);
   // A majority may commit while a slow disk still drains what was queued
@@ -77,6 +89,7 @@ void Cluster::start_catch_up() {
 
 bool Cluster::caught_up() const {
   for (const auto& m : members_) {
+    if (outside_.count(m->id())) continue;
     if (!m->up() || m->state().applied < world_.probe_index) return false;
   }
   return true;
@@ -98,6 +111,7 @@ void Cluster::fail_liveness() {
   out << "the probe committed at index " << world_.probe_index << " but after " << bound_ticks_
       << " more ticks";
   for (const auto& m : members_) {
+    if (outside_.count(m->id())) continue;
     if (m->up() && m->state().applied >= world_.probe_index) continue;
     out << " n" << m->id() << (m->up() ? " applied only " : " is down at ") << m->state().applied;
     if (m->up()) {
@@ -173,6 +187,9 @@ void Cluster::dispatch(const Event& e) {
     }
     case EventKind::kTransferDone:
       transfers_.finish(e.arg);
+      break;
+    case EventKind::kMembership:
+      membership_.act();
       break;
   }
 }

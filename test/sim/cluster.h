@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "member.h"
+#include "membership.h"
 #include "nemesis.h"
 #include "snapshot_transfer.h"
 #include "workload.h"
@@ -72,7 +74,9 @@ class Cluster {
   Workload workload_;
   Nemesis nemesis_;
   SnapshotTransfers transfers_;
+  MembershipNemesis membership_;
   bool catching_up_ = false;  // the probe committed: waiting for every member
+  std::set<NodeId> outside_;  // members not in the configuration: not waited for
   Time probe_committed_at_ = 0;
   Time healed_at_ = 0;
   Time live_from_ = 0;  // the heal, or when the last queued write completes

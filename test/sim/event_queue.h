@@ -29,6 +29,8 @@ enum class EventKind : std::uint8_t {
   kProbe,         // liveness probe, once per tick after the heal
   kSnapshotDone,  // member, arg = incarnation: a snapshot it took is written
   kTransferDone,  // arg = transfer slot: a snapshot transfer ends
+  // The next membership change (membership.h).
+  kMembership,
 };
 
 struct Event {

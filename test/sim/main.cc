@@ -38,8 +38,9 @@ void usage(std::FILE* out) {
       "  --nodes 3|5         cluster size (default: 3 for odd seeds, 5 for even)\n"
       "  --steps N           events in the chaos phase (default 12000)\n"
       "  --fault NAME        enable a deliberately broken core: commit_prior_term_by_count,\n"
-      "                      forget_to_persist_vote, read_index_without_heartbeat or\n"
-      "                      snapshot_one_past_applied\n"
+      "                      forget_to_persist_vote, read_index_without_heartbeat,\n"
+      "                      snapshot_one_past_applied, concurrent_conf_changes or\n"
+      "                      keep_config_on_truncation\n"
       "  --expect-violation  succeed only if some seed finds a violation\n"
       "exit status: 0 all seeds passed (or, with --expect-violation, a violation was\n"
       "found), 1 violation (or none found with --expect-violation), 2 bad arguments\n",
@@ -71,6 +72,10 @@ bool set_fault(const std::string& name, raftkv::core::UnsafeTestFaults& faults) 
     faults.read_index_without_heartbeat = true;
   } else if (name == "snapshot_one_past_applied") {
     faults.snapshot_one_past_applied = true;
+  } else if (name == "concurrent_conf_changes") {
+    faults.concurrent_conf_changes = true;
+  } else if (name == "keep_config_on_truncation") {
+    faults.keep_config_on_truncation = true;
   } else {
     return false;
   }
@@ -148,6 +153,7 @@ struct Totals {
     stats.installs += s.installs;
     stats.transfers += s.transfers;
     stats.transfer_failures += s.transfer_failures;
+    stats.conf_changes += s.conf_changes;
   }
 };
 
@@ -157,11 +163,11 @@ void summary(const Totals& t, double seconds) {
       "sim: %llu seeds, %.2fs, %llu events, %llu leaders elected, %llu entries committed, "
       "%llu reads served, %llu crashes, slowest recovery %llu ticks, %llu proposals dropped; "
       "snapshots on in %llu seeds: %llu taken, %llu installed, %llu transfers (%llu failed), "
-      "slowest catch-up %llu ticks\n",
+      "slowest catch-up %llu ticks; %llu membership changes committed\n",
       ull(t.seeds), seconds, ull(s.events), ull(s.leaders), ull(s.committed), ull(s.reads),
       ull(s.crashes), ull(s.liveness_ticks_max), ull(s.dropped), ull(s.snapshot_seeds),
       ull(s.snapshots), ull(s.installs), ull(s.transfers), ull(s.transfer_failures),
-      ull(s.catch_up_ticks_max));
+      ull(s.catch_up_ticks_max), ull(s.conf_changes));
 }
 
 }  // namespace

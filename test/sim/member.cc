@@ -14,6 +14,8 @@ core::Options Member::options() const {
   core::Options o;
   o.id = id_;
   for (NodeId v = 0; v < s.members; ++v) o.voters.push_back(v);
+  o.joining = id_ >= s.members;  // a spare: empty, waits to be added
+  o.promote_within_entries = s.promote_within_entries;
   o.election_ticks = s.election_ticks;
   o.heartbeat_ticks = s.heartbeat_ticks;
   o.pre_vote = s.pre_vote;
@@ -40,6 +42,9 @@ void Member::start() {
     log_.reset(disk_.log());
   }
   last_snapshot_ = state_.applied;
+  config_ = core_->config();
+  conf_high_water_ = log_.last();
+  log_base_config_ = store_ ? store_->meta.config() : pb::ClusterConfig{};
   soft_ = core::SoftState{core::Role::kFollower, core::kNoNode, core_->term()};
   world_.log("n%llu start (incarnation %llu, term %llu, log %llu)", ull(id_), ull(incarnation_),
              ull(core_->term()), ull(log_.last()));
@@ -173,6 +178,7 @@ void Member::handle(core::Ready& ready) {
   for (const pb::Message& m : ready.messages) send(m);
   send_after_persist(std::move(ready.messages_after_persist));
   if (ready.soft_state) note_soft_state(*ready.soft_state);
+  check_config(ready);
   apply(ready.committed);
   note_reads(ready);
   note_dropped(ready);
@@ -233,6 +239,7 @@ bool Member::install(const pb::SnapshotMeta& meta, Disk::Write& write) {
   state_ = received_->state;
   world_.checker.on_state_loaded(id_, *received_, "installed");
   log_.reset(meta.index(), meta.term(), state_.hash, {});
+  log_base_config_ = meta.config();
   store_ = received_;
   last_snapshot_ = meta.index();
   write.install = received_;
@@ -288,6 +295,9 @@ void Member::apply(const std::vector<pb::Entry>& committed) {
     state_.apply(e);
     world_.checker.on_apply(id_, e, state_);
     if (world_.checker.committed() > before) ++world_.stats.committed;
+    if (world_.checker.committed() > before && e.type() == pb::ENTRY_CONF_CHANGE) {
+      ++world_.stats.conf_changes;
+    }
     if (world_.probe_open && !world_.probe_committed && e.data().rfind("probe-", 0) == 0) {
       world_.probe_committed = true;
       world_.probe_index = e.index();

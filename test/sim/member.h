@@ -72,6 +72,10 @@ class Member {
   core::ProposeResult propose(std::string data);
   core::ReadResult read(std::uint64_t request_id);
   core::TransferResult transfer(NodeId target);
+  // Membership (membership.cc): a change proposed here, and the
+  // configuration in force as last reported.
+  core::ChangeResult change(pb::ConfChange change, std::string* error);
+  const pb::ClusterConfig& config() const { return config_; }
 
  private:
   core::Options options() const;
@@ -87,6 +91,7 @@ class Member {
   void apply(const std::vector<pb::Entry>& committed);
   void note_reads(const core::Ready& ready);
   void note_dropped(const core::Ready& ready);
+  void check_config(const core::Ready& ready);
   void answer_reads();
   void maybe_crash_after_vote(const core::Ready& ready);
   void maybe_isolate(double chance);
@@ -110,6 +115,12 @@ class Member {
   Time slow_until_ = 0;
   // Leader of soft_.term that has not committed anything yet.
   bool first_commit_pending_ = false;
+  // The configuration as the core last reported it (Ready::config), and the
+  // highest index a configuration entry may sit at in the log (membership.cc).
+  pb::ClusterConfig config_;
+  Index conf_high_water_ = 0;
+  // The configuration of the snapshot log_ starts after (none: bootstrap).
+  pb::ClusterConfig log_base_config_;
 };
 
 }  // namespace raftkv::sim

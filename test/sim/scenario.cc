@@ -65,6 +65,15 @@ void draw_snapshots(std::uint64_t seed, Scenario& s) {
   s.transfer_fail = r.chance(0.5) ? 0 : 0.05 * static_cast<double>(r.between(1, 6));
 }
 
+// Drawn last, so that the other knobs of a seed stay what they were.
+void draw_membership(Rng& r, Scenario& s) {
+  s.membership = r.chance(0.5);
+  if (!s.membership) return;
+  s.spares = 2;
+  s.membership_gap = r.between(50, 400) * kMillisecond;
+  s.promote_within_entries = r.chance(0.5) ? r.between(0, 10) : 100;
+}
+
 }  // namespace
 
 Scenario make_scenario(std::uint64_t seed, std::size_t members, std::uint64_t steps,
@@ -80,6 +89,7 @@ Scenario make_scenario(std::uint64_t seed, std::size_t members, std::uint64_t st
   draw_timing(r, s);
   draw_faults(r, s);
   draw_snapshots(seed, s);
+  draw_membership(r, s);
   return s;
 }
 

@@ -78,7 +78,7 @@ void Workload::transfer() {
   if (!world_.chaos) return;  // transfers pause proposals: not while probing liveness
   Member* m = leader();
   if (!m) return;
-  NodeId target = world_.rng.below(world_.scenario.members);
+  NodeId target = world_.rng.below(members_.size());
   world_.log("n%llu transfer leadership to n%llu", ull(m->id()), ull(target));
   m->transfer(target);
 }

@@ -19,7 +19,14 @@ namespace raftkv::sim {
 // different timing regimes and core options.
 struct Scenario {
   std::uint64_t seed = 1;
-  std::size_t members = 3;
+  std::size_t members = 3;  // the bootstrap voters, ids 0 .. members - 1
+  // Membership changes (membership.h): spare members (ids from `members`
+  // on) start empty and joining; the membership nemesis adds and removes.
+  bool membership = false;
+  std::size_t spares = 0;
+  Time membership_gap = 300 * kMillisecond;
+  std::size_t promote_within_entries = 100;
+  std::size_t total() const { return members + spares; }
   std::uint64_t steps = 0;  // events in the chaos phase
   core::UnsafeTestFaults faults;
   bool verbose = false;
@@ -80,7 +87,8 @@ struct Stats {
   std::uint64_t reads = 0;
   std::uint64_t crashes = 0;
   std::uint64_t proposals = 0;
-  std::uint64_t dropped = 0;  // proposals reported certainly not appended
+  std::uint64_t dropped = 0;       // proposals reported certainly not appended
+  std::uint64_t conf_changes = 0;  // membership changes committed
   std::uint64_t liveness_ticks_max = 0;
   std::uint64_t catch_up_ticks_max = 0;  // probe committed -> every member applied it
   std::uint64_t snapshot_seeds = 0;      // runs with snapshots on
@@ -106,7 +114,7 @@ inline unsigned long long ull(std::uint64_t v) {
 
 struct World {
   explicit World(const Scenario& s)
-      : scenario(s), rng(mix(s.seed, 0x5eed)), net(s.members, rng, queue), checker(s.members) {
+      : scenario(s), rng(mix(s.seed, 0x5eed)), net(s.total(), rng, queue), checker(s.total()) {
     trace.enabled = s.verbose;
     net.set_profile(s.network);
   }

@@ -184,12 +184,16 @@ TEST_CASE("a timed-out candidate goes back to pre-vote (canonical/raft#196)") {
   CHECK(c.core(1).role() == Role::kPreCandidate);
 }
 
-TEST_CASE("messages from non-members and for others are ignored") {
-  Core core(no_prevote(2), {});
-  core.step(vote_request(9, 2, 1, 0, 0));
-  core.step(vote_request(1, 3, 1, 0, 0));
+TEST_CASE("votes from non-members with a log behind ours and messages for others are ignored") {
+  Core core(no_prevote(2), PersistentState{{}, {}, entries_with_terms({1})});
+  core.step(vote_request(9, 2, 2, 0, 0));
+  core.step(vote_request(1, 3, 2, 1, 1));
   CHECK(core.term() == 0);
   CHECK_FALSE(core.has_ready());
+  // A non-member as up to date may be a voter of a configuration this
+  // member has not seen yet (membership changes): it is heard.
+  core.step(vote_request(9, 2, 2, 1, 1));
+  CHECK(core.term() == 2);
 }
 
 TEST_CASE("member id 0 is a valid member and vote") {

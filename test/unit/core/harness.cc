@@ -41,14 +41,15 @@ Cluster::Cluster(std::vector<NodeId> ids, const std::function<void(Options&)>& t
 
 Cluster::Cluster(std::vector<NodeId> ids, std::map<NodeId, Disk> disks,
                  const std::function<void(Options&)>& tweak)
-    : ids_(std::move(ids)), tweak_(tweak) {
+    : ids_(std::move(ids)), bootstrap_(ids_), tweak_(tweak) {
   for (NodeId id : ids_) start(id, disks.count(id) ? disks[id] : Disk{});
 }
 
 void Cluster::start(NodeId id, Disk disk) {
   Member& m = members_[id];
-  m.options = default_options(id, ids_);
+  m.options = default_options(id, bootstrap_);
   tweak_(m.options);
+  if (auto it = extra_tweaks_.find(id); it != extra_tweaks_.end()) it->second(m.options);
   m.disk = disk;
   m.held.clear();
   m.unacked = false;
@@ -63,6 +64,16 @@ void Cluster::restart(NodeId id) {
   const bool manual = !m.auto_persist;
   start(id, m.disk);
   m.auto_persist = !manual;
+}
+
+void Cluster::add(NodeId id, const std::function<void(Options&)>& tweak) {
+  extra_tweaks_[id] = [tweak](Options& o) {
+    o.joining = true;
+    o.voters.clear();
+    tweak(o);
+  };
+  ids_.push_back(id);
+  start(id, Disk{});
 }
 
 void Cluster::write(Member& m, const Ready& ready) {
@@ -103,6 +114,7 @@ void Cluster::process(NodeId id) {
   m.reads.insert(m.reads.end(), ready.reads.begin(), ready.reads.end());
   m.failed_reads.insert(m.failed_reads.end(), ready.failed_reads.begin(), ready.failed_reads.end());
   m.dropped.insert(m.dropped.end(), ready.dropped_proposals.begin(), ready.dropped_proposals.end());
+  if (ready.config) m.configs.push_back(*ready.config);
   if (m.auto_persist) persist(id);
 }
 

@@ -46,6 +46,7 @@ struct Member {
   std::vector<ReadState> reads;
   std::vector<std::uint64_t> failed_reads;
   std::vector<DroppedProposal> dropped;
+  std::vector<pb::ClusterConfig> configs;  // every Ready::config, in order
 };
 
 class Cluster {
@@ -102,16 +103,23 @@ class Cluster {
   // Delivers a (held) InstallSnapshot as above.
   void deliver_snapshot(pb::Message m);
 
+  // Starts a new member with an empty disk, joining (Options::joining) the
+  // cluster; the cluster-wide tweak applies, then `tweak`.
+  void add(
+      NodeId id, const std::function<void(Options&)>& tweak = [](Options&) {});
+
   std::deque<pb::Message>& queue() { return queue_; }
   std::vector<pb::Message>& sent_log() { return sent_log_; }
 
  private:
   void start(NodeId id, Disk disk);
+  std::map<NodeId, std::function<void(Options&)>> extra_tweaks_;
   void write(Member& m, const Ready& ready);
   void enqueue(pb::Message&& m);
   bool blocked(const pb::Message& m) const;
 
   std::vector<NodeId> ids_;
+  std::vector<NodeId> bootstrap_;  // the initial voters (ids_ grows with add())
   std::function<void(Options&)> tweak_;
   std::map<NodeId, Member> members_;
   std::deque<pb::Message> queue_;
