@@ -70,7 +70,10 @@ void add_flags(util::FlagParser& parser, DaemonConfig* c, std::string* cluster_e
                c->data_dir = v;
                return !v.empty();
              });
-  parser.add_bool("join", "join an existing cluster (not supported yet)", [c] { c->join = true; });
+  parser.add_bool("join",
+                  "join a running cluster: SPEC names this member and at least one existing "
+                  "one; waits with an empty data dir to be added (POST /members)",
+                  [c] { c->join = true; });
   parser.add("snapshot-entries", "N",
              "take a snapshot and compact the log every N applied entries (default 10000)",
              uint_setter(&c->snapshot_entries, 1, ~std::uint64_t{0}));
@@ -121,12 +124,12 @@ bool validate(DaemonConfig* c, std::string* error) {
     *error = "--cluster is required";
     return false;
   }
-  if (c->join) {
-    *error = "--join: joining a running cluster is not supported yet";
-    return false;
-  }
   if (!find_self(*c)) {
     *error = "--node: member " + std::to_string(c->node_id) + " is not in --cluster";
+    return false;
+  }
+  if (c->join && c->members.size() < 2) {
+    *error = "--join: --cluster must name at least one existing member besides this one";
     return false;
   }
   if (c->election_timeout_ms < 2 * c->heartbeat_interval_ms) {

@@ -107,13 +107,17 @@ void HttpApi::route(Call call, const http::Request& request) {
     kv_request(std::move(call), request, std::move(key), *params);
     return;
   }
+  if (path == "/members" || path.rfind("/members/", 0) == 0) {
+    members_request(std::move(call), request, *params);
+    return;
+  }
   struct Route {
     const char* path;
     const char* method;
   };
-  static constexpr Route kRoutes[] = {
-      {"/set", "GET"},     {"/get", "GET"},     {"/status", "GET"},   {"/metrics", "GET"},
-      {"/members", "GET"}, {"/leader", "POST"}, {"/snapshot", "POST"}};
+  static constexpr Route kRoutes[] = {{"/set", "GET"},     {"/get", "GET"},
+                                      {"/status", "GET"},  {"/metrics", "GET"},
+                                      {"/leader", "POST"}, {"/snapshot", "POST"}};
   const auto* route = std::find_if(std::begin(kRoutes), std::end(kRoutes),
                                    [&](const Route& r) { return path == r.path; });
   if (route == std::end(kRoutes)) {
@@ -131,8 +135,6 @@ void HttpApi::route(Call call, const http::Request& request) {
     goraft_get(std::move(call), *params);
   else if (path == "/status")
     status(std::move(call));
-  else if (path == "/members")
-    members(std::move(call));
   else if (path == "/leader")
     transfer_leadership(std::move(call), *params);
   else if (path == "/snapshot")
@@ -260,6 +262,8 @@ void HttpApi::get(Call call, std::string key, bool stale) {
 }
 
 void HttpApi::answer_value(Call call, const std::string& key) {
+  // Stale reads too: a removed or joining member's state is nobody's.
+  if (const char* why = node_->not_serving_reason()) return reply_error(call, 503, why);
   const std::string* value = node_->state_machine().get(key);
   if (value == nullptr) return reply_error(call, 404, "key not found");
   http::Response response;

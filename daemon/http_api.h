@@ -48,13 +48,19 @@ class HttpApi {
   void goraft_set(Call call, const Params& params);
   void goraft_get(Call call, const Params& params);
   void status(Call call);
-  void members(Call call);
+  // members_api.cc
+  void members_request(Call call, const http::Request& request, const Params& params);
+  void list_members(Call call, const Params& params);
+  void add_member(Call call, const Params& params);
+  void remove_member(Call call, const std::string& path, const Params& params);
+  void finish_change(Call call, const ChangeOutcome& outcome);
   void transfer_leadership(Call call, const Params& params);
   void finish_transfer(Call call, const TransferOutcome& outcome);
   void snapshot(Call call, const Params& params);
   void answer_value(Call call, const std::string& key);
   void append_storage_metrics(std::string& out) const;
   void append_transport_metrics(std::string& out) const;
+  void append_membership_metrics(std::string& out) const;
   void append_snapshot_metrics(std::string& out) const;
 
   bool check_key(Call& call, const std::string& key);

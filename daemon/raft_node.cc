@@ -10,10 +10,14 @@ namespace {
 
 constexpr const char* kLog = "node";
 
-core::Options core_options(const DaemonConfig& config) {
+core::Options core_options(const DaemonConfig& config, bool joining) {
   core::Options options;
   options.id = config.node_id;
   for (const auto& member : config.members) options.voters.push_back(member.id);
+  // Below the first configuration entry of the log: --cluster, or nothing
+  // for a joining member (it learns the cluster from the leader).
+  options.initial_config = config_from_spec(config.members);
+  options.joining = joining;
   options.heartbeat_ticks = 1;
   options.election_ticks =
       static_cast<int>(config.election_timeout_ms / config.heartbeat_interval_ms);
@@ -21,14 +25,6 @@ core::Options core_options(const DaemonConfig& config) {
   // the edge of the system (the core itself stays deterministic).
   options.seed = std::random_device{}() ^ (std::uint64_t{config.node_id} << 32);
   return options;
-}
-
-std::vector<transport::Peer> peers_of(const DaemonConfig& config) {
-  std::vector<transport::Peer> peers;
-  for (const auto& member : config.members) {
-    if (member.id != config.node_id) peers.push_back({member.id, member.raft});
-  }
-  return peers;
 }
 
 RequestStatus status_of(kv::ApplyOutcome outcome) {
@@ -49,17 +45,20 @@ RaftNode::RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<
                    storage::RecoveredState recovered, kv::StateMachine state)
     : loop_(loop), config_(config), wal_(std::move(wal)), state_machine_(std::move(state)) {
   restore_snapshot_state(recovered);
+  membership_ = make_membership_view(recovered);
   core::PersistentState persistent;
   persistent.hard_state = recovered.hard_state;
   if (recovered.snapshot) persistent.snapshot = recovered.snapshot->meta;
   persistent.entries = std::move(recovered.entries);
-  core_ = std::make_unique<core::Core>(core_options(config_), std::move(persistent));
-  transport_ = std::make_unique<transport::Transport>(loop_, config_.node_id, peers_of(config_),
-                                                      transport::TransportOptions{},
-                                                      [this](pb::Message&& message) {
-                                                        if (!shutting_down_)
-                                                          on_peer_message(std::move(message));
-                                                      });
+  core_ = std::make_unique<core::Core>(core_options(config_, membership_->started_joining()),
+                                       std::move(persistent));
+  transport::TransportOptions transport_options;
+  std::vector<transport::Peer> peers = initial_peers();
+  transport_options.accept_unknown_peers = membership_->accepts_unknown_peers();
+  transport_ = std::make_unique<transport::Transport>(
+      loop_, config_.node_id, std::move(peers), transport_options, [this](pb::Message&& message) {
+        if (!shutting_down_) on_peer_message(std::move(message));
+      });
   taker_ = std::make_unique<SnapshotTaker>(loop_, config_.data_dir);
   receiver_ = std::make_unique<transport::SnapshotReceiver>(
       loop_, config_.data_dir, transport::SnapshotReceiverOptions{},
@@ -114,6 +113,8 @@ void RaftNode::tick() {
   pending_.expire(now_ms());
   metrics_.requests_timed_out += before - pending_.size();
   transfers_.on_tick(now_ms(), soft_state_);
+  metrics_.requests_timed_out += changes_.expire(now_ms());
+  sync_peers();
 }
 
 std::uint64_t RaftNode::now_ms() const {
@@ -144,6 +145,10 @@ void RaftNode::submit_write(pb::KvCommand command, RequestCallback done) {
           shutting_down_ ? "member shutting down" : "member failed: disk error"});
     return;
   }
+  if (const char* why = not_serving_reason()) {
+    done({RequestStatus::kUnavailable, 0, why});
+    return;
+  }
   const std::uint64_t id = next_request_id();
   command.set_origin(config_.node_id);
   command.set_request_id(id);
@@ -162,6 +167,10 @@ void RaftNode::linearizable_read(RequestCallback done) {
     done({RequestStatus::kUnavailable, 0, "member unavailable"});
     return;
   }
+  if (const char* why = not_serving_reason()) {
+    done({RequestStatus::kUnavailable, 0, why});
+    return;
+  }
   const std::uint64_t id = next_request_id();
   if (core_->read_index(id) != core::ReadResult::kAccepted) {
     done({RequestStatus::kUnavailable, 0, "no leader known"});
@@ -176,6 +185,8 @@ void RaftNode::process_ready() {
 
 void RaftNode::handle_ready(core::Ready ready) {
   if (ready.soft_state) note_soft_state(*ready.soft_state);
+  // Before sending: this Ready's messages may be for a member just added.
+  if (ready.config) on_config(*ready.config);
   send_all(ready.messages);
   persist(ready);
   apply(ready.committed);
@@ -247,6 +258,7 @@ void RaftNode::apply(std::vector<pb::Entry>& entries) {
 
 void RaftNode::apply_entry(const pb::Entry& entry) {
   ++metrics_.entries_applied;
+  if (entry.type() == pb::ENTRY_CONF_CHANGE) return apply_conf_change(entry);
   if (entry.type() != pb::ENTRY_NORMAL) return;
   pb::KvCommand command;
   if (!kv::decode_command(entry.data(), &command)) {
@@ -388,6 +400,8 @@ void RaftNode::shutdown(std::function<void()> done) {
   pending_.fail_all({RequestStatus::kTimeout, 0, "member shutting down; outcome unknown"});
   transfers_.fail_all({TransferStatus::kTimeout, core::kNoNode, 0,
                        "member shutting down; the transfer's outcome is unknown"});
+  changes_.fail_all(
+      {ChangeStatus::kTimeout, 0, {}, "member shutting down; the change's outcome is unknown"});
   on_closed_ = std::move(done);
   // Order: snapshot work (the taker's child is killed), then the timers,
   // then the transport, then the log (its in-flight fsyncs finish).

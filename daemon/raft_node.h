@@ -34,6 +34,7 @@
 #include "core/core.h"
 #include "daemon/config.h"
 #include "daemon/leader_transfers.h"
+#include "daemon/membership.h"
 #include "daemon/pending_requests.h"
 #include "daemon/snapshot_taker.h"
 #include "kv.pb.h"
@@ -45,6 +46,12 @@
 #include "transport/transport.h"
 
 namespace raftkv::daemon {
+
+struct MembershipMetrics {
+  std::uint64_t changes_proposed = 0;  // admin changes this member proposed
+  std::uint64_t changes_refused = 0;   // ... refused by the core (409)
+  std::uint64_t changes_applied = 0;   // configuration entries applied (any origin)
+};
 
 struct NodeMetrics {
   std::uint64_t proposals = 0;
@@ -117,6 +124,17 @@ class RaftNode {
   // runs once the snapshot file is durable (or with why not).
   void take_snapshot(SnapshotCallback done);
 
+  // Proposes a membership change (POST /members, DELETE /members/ID); `done`
+  // runs once it is applied, refused, or timed out (membership.h).
+  void change_membership(pb::ConfChange change, ChangeCallback done);
+  // The configuration in force on this member.
+  const pb::ClusterConfig& membership() const;
+  Standing standing() const { return membership_->standing(); }
+  const MembershipMetrics& membership_metrics() const { return membership_metrics_; }
+  // Why this member answers client requests 503 (joining, removed), or
+  // nullptr when it serves them.
+  const char* not_serving_reason() const;
+
   const kv::StateMachine& state_machine() const { return state_machine_; }
   core::Status status() const;
   const NodeMetrics& metrics() const { return metrics_; }
@@ -181,6 +199,15 @@ class RaftNode {
   void install_snapshot(const pb::SnapshotMeta& meta);
   void persist_snapshot(core::Ready& ready);
   void close_snapshots(std::function<void()> done);
+  // raft_node_membership.cc
+  std::unique_ptr<MembershipView> make_membership_view(
+      const storage::RecoveredState& recovered) const;
+  std::vector<transport::Peer> initial_peers();
+  void on_config(const pb::ClusterConfig& config);
+  void log_standing() const;
+  void sync_peers();
+  void apply_conf_change(const pb::Entry& entry);
+
   void fail(const std::string& reason);
   std::uint64_t next_request_id();
   std::uint64_t now_ms() const;
@@ -210,6 +237,11 @@ class RaftNode {
   uv_prepare_t prepare_{};
   int open_handles_ = 0;
   std::function<void()> on_closed_;
+
+  // Membership (raft_node_membership.cc).
+  std::unique_ptr<MembershipView> membership_;
+  ChangeWaiters changes_;
+  MembershipMetrics membership_metrics_;
 
   PendingRequests pending_;
   LeaderTransfers transfers_;

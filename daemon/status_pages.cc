@@ -1,4 +1,4 @@
-// GET /status, GET /members and GET /metrics: what a member can say about
+// GET /status and GET /metrics: what a member can say about
 // itself without a consensus round.
 #include <cstdio>
 
@@ -7,18 +7,6 @@
 
 namespace raftkv::daemon {
 namespace {
-
-std::string members_json(const DaemonConfig& config) {
-  std::string out = "[";
-  for (const auto& member : config.members) {
-    if (out.size() > 1) out += ", ";
-    out += "{\"id\": " + std::to_string(member.id) + ", \"raft\": \"" +
-           http::json_escape(member.raft.to_string()) + "\", \"http\": \"" +
-           http::json_escape(util::default_http_address(member).to_string()) +
-           "\", \"voter\": true}";
-  }
-  return out + "]";
-}
 
 std::string id_or_null(core::NodeId id) {
   return id == core::kNoNode ? std::string("null") : std::to_string(id);
@@ -86,8 +74,33 @@ void HttpApi::append_storage_metrics(std::string& out) const {
   out += "raftkv_wal_fsync_seconds_count " + std::to_string(histogram.count()) + "\n";
 }
 
+void HttpApi::append_membership_metrics(std::string& out) const {
+  const pb::ClusterConfig& config = node_->membership();
+  const MembershipMetrics& m = node_->membership_metrics();
+  gauge(out, "raftkv_members", "members of the configuration in force",
+        static_cast<double>(config.members_size()));
+  gauge(out, "raftkv_voters", "voters of the configuration in force",
+        static_cast<double>(voter_count(config)));
+  gauge(out, "raftkv_learners", "learners (non-voters catching up) of the configuration in force",
+        static_cast<double>(learner_count(config)));
+  out +=
+      "# HELP raftkv_standing 1 for this member's standing: member, joining (not added yet) or "
+      "removed\n# TYPE raftkv_standing gauge\n";
+  for (const Standing standing : {Standing::kMember, Standing::kJoining, Standing::kRemoved}) {
+    labeled_counter(out, "raftkv_standing",
+                    std::string("standing=\"") + standing_name(standing) + "\"",
+                    node_->standing() == standing ? 1 : 0);
+  }
+  counter(out, "raftkv_config_changes_applied_total", "configuration entries applied",
+          static_cast<double>(m.changes_applied));
+  counter(out, "raftkv_config_changes_proposed_total", "membership changes this member proposed",
+          static_cast<double>(m.changes_proposed));
+  counter(out, "raftkv_config_changes_refused_total",
+          "membership changes refused for good (409: unsafe or in conflict)",
+          static_cast<double>(m.changes_refused));
+}
+
 void HttpApi::append_transport_metrics(std::string& out) const {
-  const DaemonConfig& config = node_->config();
   struct Series {
     const char* name;
     const char* help;
@@ -110,17 +123,17 @@ void HttpApi::append_transport_metrics(std::string& out) const {
   out +=
       "# HELP raftkv_peer_connected 1 if the outbound connection to the peer is up\n"
       "# TYPE raftkv_peer_connected gauge\n";
-  for (const auto& member : config.members) {
-    if (member.id == config.node_id) continue;
-    labeled_counter(out, "raftkv_peer_connected", "peer=\"" + std::to_string(member.id) + "\"",
-                    node_->transport().peer_metrics(member.id).connected ? 1 : 0);
+  // The transport's peers follow the configuration in force.
+  const std::vector<core::NodeId> peers = node_->transport().peer_ids();
+  for (const core::NodeId peer : peers) {
+    labeled_counter(out, "raftkv_peer_connected", "peer=\"" + std::to_string(peer) + "\"",
+                    node_->transport().peer_metrics(peer).connected ? 1 : 0);
   }
   for (const Series& series : kSeries) {
     out += std::string("# HELP ") + series.name + " " + series.help + "\n";
-    for (const auto& member : config.members) {
-      if (member.id == config.node_id) continue;
-      const transport::PeerMetrics metrics = node_->transport().peer_metrics(member.id);
-      labeled_counter(out, series.name, "peer=\"" + std::to_string(member.id) + "\"",
+    for (const core::NodeId peer : peers) {
+      const transport::PeerMetrics metrics = node_->transport().peer_metrics(peer);
+      labeled_counter(out, series.name, "peer=\"" + std::to_string(peer) + "\"",
                       static_cast<double>(metrics.*series.field));
     }
   }
@@ -198,19 +211,14 @@ void HttpApi::status(Call call) {
       ", \"snapshot_index\": " + std::to_string(s.snapshot_index) +
       ", \"snapshot_term\": " + std::to_string(s.snapshot_term) +
       ", \"first_log_index\": " + std::to_string(s.first_log_index) +
-      ", \"members\": " + members_json(node_->config()) +
+      ", \"members\": " + members_json(node_->membership()) + ", \"standing\": \"" +
+      standing_name(node_->standing()) + "\"" +
       ", \"keys\": " + std::to_string(node_->state_machine().key_count()) + ", \"disk_error\": ";
   const std::string& fatal = node_->fatal_error();
   body += fatal.empty() ? std::string("null") : "\"" + http::json_escape(fatal) + "\"";
   body += ", \"version\": \"" RAFTKV_VERSION "\"}";
   http::Response response;
   response.body = std::move(body);
-  reply(call, std::move(response));
-}
-
-void HttpApi::members(Call call) {
-  http::Response response;
-  response.body = members_json(node_->config());
   reply(call, std::move(response));
 }
 
@@ -247,6 +255,7 @@ std::string HttpApi::metrics_text() const {
           static_cast<double>(n.leader_changes));
   append_storage_metrics(out);
   append_transport_metrics(out);
+  append_membership_metrics(out);
   append_snapshot_metrics(out);
   out +=
       "# HELP raftkv_http_responses_total HTTP responses by endpoint and status code\n"
