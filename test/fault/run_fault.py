@@ -56,6 +56,7 @@ sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
 import linearizability as lin  # noqa: E402
+import membership_nemesis  # noqa: E402
 import netns  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -64,7 +65,7 @@ DAEMON_FLAGS = ["--heartbeat-interval", "50", "--election-timeout", "500",
 # --snapshot-trailing when only --snapshot-entries is given: small, so that a
 # member that was down or cut off for a few seconds needs InstallSnapshot.
 DEFAULT_SNAPSHOT_TRAILING = 20
-EVENT_KINDS = ["kill", "pause-leader", "isolate-leader", "split", "net-degrade"]
+EVENT_KINDS = ["kill", "pause-leader", "isolate-leader", "split", "net-degrade", "membership"]
 
 
 # --------------------------------------------------------------------------
@@ -154,11 +155,19 @@ class Runner:
         # Snapshots installed per member life, keyed (member, start count):
         # a restart resets the daemon's counters.
         self.installs: dict[tuple[int, int], float] = {}
+        # --membership: adds and removes members (membership_nemesis.py).
+        self.membership: Optional[membership_nemesis.MembershipNemesis] = None
+
+    def member_ids(self) -> list[int]:
+        """The members (slots) of the configuration: --nodes, or with
+        --membership the configuration the leader last reported."""
+        return self.membership.ids() if self.membership else list(range(self.a.nodes))
 
     # ---- environment ----------------------------------------------------
     def setup(self) -> None:
         a = self.a
         use_netns = not a.no_netns
+        spares = a.spares if a.membership else 0
         why = "--no-netns given"
         if use_netns and os.geteuid() != 0:
             use_netns, why = False, "not root"
@@ -170,7 +179,7 @@ class Runner:
         if use_netns:
             try:
                 netns.sweep_stale(say)
-                self.net = netns.Net(a.nodes, log=say)
+                self.net = netns.Net(a.nodes + spares, log=say)
                 self.net.setup()
                 self.net.probe_features()
             except netns.NetError as e:
@@ -201,10 +210,17 @@ class Runner:
         harness.RAFTKVD = self.raftkvd
         kw = {}
         if self.net:
-            kw = dict(hosts=[self.net.addr(i) for i in range(a.nodes)], netns=self.net.member_ns,
+            kw = dict(hosts=[self.net.addr(i) for i in range(a.nodes + spares)],
+                      netns=self.net.member_ns,
                       fixed_ports=(netns.Net.RAFT_PORT, netns.Net.HTTP_PORT))
-        self.cluster = harness.Cluster(n=a.nodes, extra_args=daemon_flags(a), name="fault",
-                                       fast=False, start=False, keep=True, **kw)
+        if a.membership:
+            self.cluster = membership_nemesis.MembershipCluster(
+                a.nodes, spares, extra_args=daemon_flags(a), name="fault", fast=False,
+                start=False, keep=True, **kw)
+            self.membership = membership_nemesis.MembershipNemesis(self, self.cluster, say)
+        else:
+            self.cluster = harness.Cluster(n=a.nodes, extra_args=daemon_flags(a), name="fault",
+                                           fast=False, start=False, keep=True, **kw)
         self.run_dir = self.cluster.tmp
         say(f"run dir: {self.run_dir}")
         self.history = History(os.path.join(self.run_dir, "history.jsonl"))
@@ -300,7 +316,7 @@ class Runner:
         while seq < limit and not self.stop_clients.is_set() and now() < end:
             seq += 1
             key = self.key_for(rng.randrange(self.a.keys))
-            member = rng.randrange(self.a.nodes)
+            member = rng.choice(self.member_ids())
             x = rng.random()
             value = f"c{cid}-{seq}"
             try:
@@ -326,7 +342,7 @@ class Runner:
     # ---- cluster state --------------------------------------------------
     def statuses(self, ids=None) -> dict[int, dict]:
         out = {}
-        for i in (range(self.a.nodes) if ids is None else ids):
+        for i in (self.member_ids() if ids is None else ids):
             st = self.cluster.status(i, timeout=0.5)
             if st is not None:
                 out[i] = st
@@ -347,7 +363,7 @@ class Runner:
 
     def sample_installs(self, ids=None) -> None:
         """Records each member's count of installed snapshots (/metrics)."""
-        for i in (range(self.a.nodes) if ids is None else ids):
+        for i in (range(self.cluster.n) if ids is None else ids):
             m = self.cluster.members[i]
             if not m.running() or m.paused:
                 continue
@@ -381,7 +397,7 @@ class Runner:
     def nem_pause(self, end: float) -> None:
         c = self.cluster
         lead = self.find_leader()
-        i = lead if lead is not None else self.rng.randrange(self.a.nodes)
+        i = lead if lead is not None else self.rng.choice(self.member_ids())
         self.event("pause-leader", "start", member=i, leader=lead is not None, signal="SIGSTOP")
         c.pause(i)
         try:
@@ -397,9 +413,9 @@ class Runner:
         leader answers from its own state."""
         lead = self.find_leader()
         if lead is None:
-            lead = self.rng.randrange(self.a.nodes)
+            lead = self.rng.choice(self.member_ids())
         old_term = (self.cluster.status(lead) or {}).get("term", -1)
-        others = [j for j in range(self.a.nodes) if j != lead]
+        others = [j for j in range(self.cluster.n) if j != lead]
         self.event("isolate-leader", "start", leader=lead, groups=[[lead], others])
         self.net.partition([[lead], others])
         t_start = now()
@@ -443,7 +459,7 @@ class Runner:
                    stale_read=(op.status == "ok" and op.result != value))
 
     def nem_split(self, end: float) -> None:
-        ids = list(range(self.a.nodes))
+        ids = list(range(self.cluster.n))  # every slot: a member joining may be anywhere
         self.rng.shuffle(ids)
         k = self.rng.randint(1, (self.a.nodes - 1) // 2)
         groups = [sorted(ids[:k]), sorted(ids[k:])]
@@ -476,11 +492,14 @@ class Runner:
             kinds += ["isolate-leader", "split"]
             if self.net.netem or self.net.nft_loss:
                 kinds.append("net-degrade")
+        if self.membership:
+            kinds += ["membership", "membership"]  # twice per round: adds and removes
         if self.a.nemesis:
             kinds = [k for k in kinds if k in self.a.nemesis]
         fns = {"kill": self.nem_kill, "pause-leader": self.nem_pause,
                "isolate-leader": self.nem_isolate, "split": self.nem_split,
-               "net-degrade": self.nem_degrade}
+               "net-degrade": self.nem_degrade,
+               "membership": self.membership.step if self.membership else None}
         self.hold(self.a.warmup, end)
         if self.a.stale_reads and self.net and now() < end:
             # The stale-read mode's schedule starts with the event that
@@ -509,16 +528,21 @@ class Runner:
         for m in c.members:
             if m.running() and m.paused:
                 c.resume(m.id)
+        if self.membership:
+            self.membership.settle()
+        for m in c.members:
+            if m.id not in self.member_ids():
+                continue
             if not m.running():
                 say(f"member {m.id} not running at the end: restarting it")
                 c.start_member(m.id)
-        c.wait_serving(timeout=15)
+        c.wait_serving(self.member_ids(), timeout=15)
         self.event("heal", "all", note="every fault removed, every member running")
 
     def wait_converged(self, timeout: float) -> dict[int, dict]:
         def cond():
             sts = self.statuses()
-            if len(sts) != self.a.nodes:
+            if len(sts) != len(self.member_ids()):
                 return None
             s = list(sts.values())
             commit = {st.get("commit_index") for st in s}
@@ -537,7 +561,7 @@ class Runner:
             return self.statuses()
         st0 = next(iter(sts.values()))
         say(f"converged in {now() - t:.2f}s: term {st0['term']}, leader {st0['leader']}, "
-            f"commit=applied={st0['commit_index']} on all {self.a.nodes} members")
+            f"commit=applied={st0['commit_index']} on all {len(sts)} members")
         return sts
 
     def final_reads(self) -> None:
@@ -548,7 +572,7 @@ class Runner:
         seen: dict[str, dict] = {}
         for key in keys:
             vals = {}
-            for i in range(self.a.nodes):
+            for i in self.member_ids():
                 for stale in (False, True):
                     op = None
                     for attempt in range(10):
@@ -566,7 +590,7 @@ class Runner:
         with open(os.path.join(self.run_dir, "final-reads.json"), "w") as f:
             json.dump({k: {f"{i}/{kind}": v for (i, kind), v in d.items()}
                        for k, d in seen.items()}, f, indent=1)
-        say(f"final reads: {len(keys)} keys x {self.a.nodes} members x "
+        say(f"final reads: {len(keys)} keys x {len(self.member_ids())} members x "
             "(linearizable, stale) done")
 
     def find_dump(self) -> Optional[str]:
@@ -598,7 +622,10 @@ class Runner:
             return how
         logs, snaps, below = {}, {}, {}
         for m in c.members:
-            snaps[m.id], logs[m.id], below[m.id] = self.read_dump(dump, m)
+            # Removed members' logs stop at their removal (and may end with
+            # entries the others truncated): only the configuration's count.
+            if m.id in self.member_ids():
+                snaps[m.id], logs[m.id], below[m.id] = self.read_dump(dump, m)
         upto = min((v for v in commits.values() if isinstance(v, int)), default=0)
         compared = 0
         bad = []
@@ -771,6 +798,7 @@ class Runner:
             "snapshot_entries": a.snapshot_entries,
             "snapshot_trailing": a.snapshot_trailing if a.snapshot_entries else None,
             "snapshots_installed": self.total_installs(),
+            "membership": self.membership.changes if self.membership else None,
             "log_check": log_how, "failures": self.failures, "run_dir": self.run_dir,
         }
         with open(os.path.join(self.run_dir, "summary.json"), "w") as f:
@@ -792,6 +820,11 @@ class Runner:
             print(f"  snapshots: every {a.snapshot_entries} entries, {a.snapshot_trailing} "
                   f"trailing; installed from a leader: {self.total_installs()} (by member "
                   f"and start: {dict(sorted(self.installs.items()))})")
+        if self.membership:
+            ch = self.membership.changes
+            print(f"  membership: {ch['added']} added, {ch['removed']} removed, "
+                  f"{ch['refused']} refused, {ch['unknown']} with an unknown outcome; final "
+                  f"members (ids) {self.membership.member_ids()}")
         print(f"  log check: {log_how}")
         for nt in self.notes:
             print(f"  note: {nt}")
@@ -872,6 +905,8 @@ def replay_command(a: argparse.Namespace) -> str:
         parts.append("--no-netns")
     if a.nemesis:
         parts += ["--nemesis", ",".join(a.nemesis)]
+    if a.membership:
+        parts += ["--membership", "--spares", str(a.spares)]
     if a.snapshot_entries:
         parts += ["--snapshot-entries", str(a.snapshot_entries),
                   "--snapshot-trailing", str(a.snapshot_trailing)]
@@ -924,6 +959,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="do not apt-get install missing tools")
     p.add_argument("--nemesis", type=lambda s: [x for x in s.split(",") if x],
                    help=f"only these event kinds (comma list of {','.join(EVENT_KINDS)})")
+    p.add_argument("--membership", action="store_true",
+                   help="membership nemesis too: add members (--join, POST /members) and remove "
+                        "them (DELETE /members/ID), leader included, between the other faults")
+    p.add_argument("--spares", type=int, default=2,
+                   help="with --membership: slots for members beyond --nodes (2)")
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--hold", type=float, nargs=2, default=(2.0, 5.0), metavar=("MIN", "MAX"),
                    help="seconds a fault lasts (2 5)")
@@ -946,6 +986,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--snapshot-entries must be positive and --snapshot-trailing not negative")
     if a.duration <= 0 or a.clients < 1 or a.keys < 1 or a.client_timeout <= 0:
         p.error("--duration, --clients, --keys and --client-timeout must be positive")
+    if a.membership and a.spares < 1:
+        p.error("--spares must be at least 1 with --membership")
     if a.nemesis:
         bad = [k for k in a.nemesis if k not in EVENT_KINDS]
         if bad:
