@@ -1,5 +1,7 @@
 #include "daemon/http_api.h"
 
+#include "daemon/query_params.h"
+
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -16,30 +18,6 @@ std::uint64_t now_us() {
   return uv_hrtime() / 1000;
 }
 
-// Looks up a parameter; nullptr when absent.
-const std::string* find_param(const std::vector<std::pair<std::string, std::string>>& params,
-                              std::string_view name) {
-  for (const auto& [key, value] : params) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
-
-// The first parameter not in `allowed`, or a repeated one; empty if none.
-std::string unexpected_param(const std::vector<std::pair<std::string, std::string>>& params,
-                             std::initializer_list<std::string_view> allowed) {
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const std::string& name = params[i].first;
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return "unknown parameter '" + name + "'";
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (params[j].first == name) return "parameter '" + name + "' given twice";
-    }
-  }
-  return {};
-}
-
 // Parses an optional boolean parameter ("true"/"false"); false if malformed.
 bool bool_param(const std::vector<std::pair<std::string, std::string>>& params,
                 std::string_view name, bool* out) {
@@ -52,17 +30,6 @@ bool bool_param(const std::vector<std::pair<std::string, std::string>>& params,
   else
     return false;
   return true;
-}
-
-// A member id: decimal digits only (0 is a valid id; kNoNode is not).
-std::optional<core::NodeId> parse_member_id(const std::string& text) {
-  core::NodeId value = 0;
-  const char* last = text.data() + text.size();
-  const auto [end, error] = std::from_chars(text.data(), last, value);
-  if (text.empty() || error != std::errc() || end != last || value == core::kNoNode) {
-    return std::nullopt;
-  }
-  return value;
 }
 
 int http_status(RequestStatus status) {

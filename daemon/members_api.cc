@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "daemon/http_api.h"
+#include "daemon/query_params.h"
 #include "http/json.h"
 #include "util/address.h"
 #include "util/cluster_spec.h"
@@ -14,51 +15,19 @@ namespace {
 
 constexpr std::string_view kMembersPrefix = "/members/";
 
-const std::string* find(const QueryParams& params, std::string_view name) {
-  for (const auto& [key, value] : params) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
-
-// The first parameter not in `allowed`, or a repeated one; empty if none.
-std::string unexpected(const QueryParams& params, std::initializer_list<std::string_view> allowed) {
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    const std::string& name = params[i].first;
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return "unknown parameter '" + name + "'";
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (params[j].first == name) return "parameter '" + name + "' given twice";
-    }
-  }
-  return {};
-}
-
-// A member id: decimal digits only; kNoNode (2^64-1) is not an id.
-std::optional<core::NodeId> parse_id(std::string_view text) {
-  core::NodeId value = 0;
-  const char* last = text.data() + text.size();
-  const auto [end, error] = std::from_chars(text.data(), last, value);
-  if (text.empty() || error != std::errc() || end != last || value == core::kNoNode) {
-    return std::nullopt;
-  }
-  return value;
-}
-
 }  // namespace
 
 bool parse_add_member(const QueryParams& params, pb::Member* member, std::string* error) {
-  *error = unexpected(params, {"id", "raft", "http"});
+  *error = unexpected_param(params, {"id", "raft", "http"});
   if (!error->empty()) return false;
-  const std::string* id_text = find(params, "id");
-  const std::string* raft_text = find(params, "raft");
-  const std::string* http_text = find(params, "http");
+  const std::string* id_text = find_param(params, "id");
+  const std::string* raft_text = find_param(params, "raft");
+  const std::string* http_text = find_param(params, "http");
   if (id_text == nullptr || raft_text == nullptr) {
     *error = "parameters 'id' (a member id) and 'raft' (its peer address, host:port) required";
     return false;
   }
-  const std::optional<core::NodeId> id = parse_id(*id_text);
+  const std::optional<core::NodeId> id = parse_member_id(*id_text);
   if (!id) {
     *error = "'id' must be a member id (a decimal number)";
     return false;
@@ -85,13 +54,13 @@ bool parse_add_member(const QueryParams& params, pb::Member* member, std::string
 
 std::optional<core::NodeId> parse_remove_member(std::string_view path, const QueryParams& params,
                                                 std::string* error) {
-  *error = unexpected(params, {});
+  *error = unexpected_param(params, {});
   if (!error->empty()) return std::nullopt;
   if (path.substr(0, kMembersPrefix.size()) != kMembersPrefix) {
     *error = "the path must be /members/ID";
     return std::nullopt;
   }
-  const std::optional<core::NodeId> id = parse_id(path.substr(kMembersPrefix.size()));
+  const std::optional<core::NodeId> id = parse_member_id(path.substr(kMembersPrefix.size()));
   if (!id) *error = "the path must be /members/ID with ID a member id (a decimal number)";
   return id;
 }
@@ -137,7 +106,7 @@ void HttpApi::members_request(Call call, const http::Request& request, const Par
 }
 
 void HttpApi::list_members(Call call, const Params& params) {
-  const std::string problem = unexpected(params, {});
+  const std::string problem = unexpected_param(params, {});
   if (!problem.empty()) return reply_error(call, 400, problem);
   http::Response response;
   response.body = members_json(node_->membership());

@@ -24,11 +24,10 @@
 
 #include "core/types.h"
 #include "daemon/membership.h"
+#include "daemon/query_params.h"
 #include "raft.pb.h"
 
 namespace raftkv::daemon {
-
-using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
 // POST /members: id (decimal), raft (host:port or :port, a numeric host or
 // localhost, since peers dial it), http (optional, same form; default
