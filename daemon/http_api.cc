@@ -62,13 +62,15 @@ void HttpApi::route(Call call, const http::Request& request) {
   const std::string& method = request.method;
   auto params = http::parse_query(request.query);
   if (!params) {
-    reply_error(call, 400, "invalid percent-encoding in the query string");
+    reply_rejected(call, http::Rejection::kBadPercentEncoding, 400,
+                   "invalid percent-encoding in the query string");
     return;
   }
   if (path.rfind("/kv/", 0) == 0) {
     std::string key;
     if (!http::percent_decode(std::string_view(path).substr(4), &key)) {
-      reply_error(call, 400, "invalid percent-encoding in the key");
+      reply_rejected(call, http::Rejection::kBadPercentEncoding, 400,
+                     "invalid percent-encoding in the key");
       return;
     }
     kv_request(std::move(call), request, std::move(key), *params);
@@ -123,17 +125,18 @@ void HttpApi::kv_request(Call call, const http::Request& request, std::string ke
     put(std::move(call), std::move(key), request.body, params);
   } else if (request.method == "GET") {
     call.endpoint = "kv_get";
-    const std::string problem = unexpected_param(params, {"stale"});
+    const ParamProblem problem = unexpected_param(params, {"stale"});
     bool stale = false;
-    if (!problem.empty()) return reply_error(call, 400, problem);
+    if (problem) return reply_rejected(call, problem);
     if (!bool_param(params, "stale", &stale)) {
-      return reply_error(call, 400, "stale must be true or false");
+      return reply_rejected(call, http::Rejection::kInvalidParameter, 400,
+                            "stale must be true or false");
     }
     get(std::move(call), std::move(key), stale);
   } else if (request.method == "DELETE") {
     call.endpoint = "kv_delete";
-    const std::string problem = unexpected_param(params, {});
-    if (!problem.empty()) return reply_error(call, 400, problem);
+    const ParamProblem problem = unexpected_param(params, {});
+    if (problem) return reply_rejected(call, problem);
     remove(std::move(call), std::move(key));
   } else {
     call.endpoint = "kv_other";
@@ -143,11 +146,11 @@ void HttpApi::kv_request(Call call, const http::Request& request, std::string ke
 
 bool HttpApi::check_key(Call& call, const std::string& key) {
   if (key.empty()) {
-    reply_error(call, 400, "empty key");
+    reply_rejected(call, http::Rejection::kEmptyKey, 400, "empty key");
     return false;
   }
   if (key.size() > node_->config().max_key_bytes) {
-    reply_error(call, 413, "key too large");
+    reply_rejected(call, http::Rejection::kKeyTooLarge, 413, "key too large");
     return false;
   }
   return true;
@@ -155,23 +158,25 @@ bool HttpApi::check_key(Call& call, const std::string& key) {
 
 bool HttpApi::check_value(Call& call, const std::string& value) {
   if (value.size() > node_->config().max_value_bytes) {
-    reply_error(call, 413, "value too large");
+    reply_rejected(call, http::Rejection::kValueTooLarge, 413, "value too large");
     return false;
   }
   return true;
 }
 
 void HttpApi::put(Call call, std::string key, std::string value, const Params& params) {
-  const std::string problem = unexpected_param(params, {"prev", "prev_exists"});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {"prev", "prev_exists"});
+  if (problem) return reply_rejected(call, problem);
   if (!check_key(call, key) || !check_value(call, value)) return;
   const std::string* prev = find_param(params, "prev");
   const std::string* prev_exists = find_param(params, "prev_exists");
   if (prev != nullptr && prev_exists != nullptr) {
-    return reply_error(call, 400, "prev and prev_exists cannot be combined");
+    return reply_rejected(call, http::Rejection::kConflictingParameters, 400,
+                          "prev and prev_exists cannot be combined");
   }
   if (prev_exists != nullptr && *prev_exists != "false") {
-    return reply_error(call, 400, "prev_exists only accepts false");
+    return reply_rejected(call, http::Rejection::kInvalidParameter, 400,
+                          "prev_exists only accepts false");
   }
   pb::KvCommand command;
   command.set_key(std::move(key));
@@ -240,22 +245,25 @@ void HttpApi::answer_value(Call call, const std::string& key) {
 }
 
 void HttpApi::goraft_set(Call call, const Params& params) {
-  const std::string problem = unexpected_param(params, {"key", "value"});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {"key", "value"});
+  if (problem) return reply_rejected(call, problem);
   const std::string* key = find_param(params, "key");
   const std::string* value = find_param(params, "value");
-  if (key == nullptr || value == nullptr) return reply_error(call, 400, "key and value required");
+  if (key == nullptr || value == nullptr)
+    return reply_rejected(call, http::Rejection::kMissingParameter, 400, "key and value required");
   put(std::move(call), *key, *value, {});
 }
 
 void HttpApi::goraft_get(Call call, const Params& params) {
-  const std::string problem = unexpected_param(params, {"key", "relaxed"});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {"key", "relaxed"});
+  if (problem) return reply_rejected(call, problem);
   const std::string* key = find_param(params, "key");
   bool relaxed = false;
-  if (key == nullptr) return reply_error(call, 400, "key required");
+  if (key == nullptr)
+    return reply_rejected(call, http::Rejection::kMissingParameter, 400, "key required");
   if (!bool_param(params, "relaxed", &relaxed)) {
-    return reply_error(call, 400, "relaxed must be true or false");
+    return reply_rejected(call, http::Rejection::kInvalidParameter, 400,
+                          "relaxed must be true or false");
   }
   get(std::move(call), *key, relaxed);
 }
@@ -263,12 +271,16 @@ void HttpApi::goraft_get(Call call, const Params& params) {
 // POST /leader?to=ID: answers once the target leads; the codes are in
 // docs/http-api.md.
 void HttpApi::transfer_leadership(Call call, const Params& params) {
-  const std::string problem = unexpected_param(params, {"to"});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {"to"});
+  if (problem) return reply_rejected(call, problem);
   const std::string* to = find_param(params, "to");
-  if (to == nullptr) return reply_error(call, 400, "parameter 'to' (a member id) required");
+  if (to == nullptr)
+    return reply_rejected(call, http::Rejection::kMissingParameter, 400,
+                          "parameter 'to' (a member id) required");
   const std::optional<core::NodeId> target = parse_member_id(*to);
-  if (!target) return reply_error(call, 400, "'to' must be a member id (a decimal number)");
+  if (!target)
+    return reply_rejected(call, http::Rejection::kInvalidParameter, 400,
+                          "'to' must be a member id (a decimal number)");
   node_->transfer_leadership(
       *target, [this, call = std::move(call)](const TransferOutcome& outcome) mutable {
         finish_transfer(std::move(call), outcome);
@@ -279,8 +291,8 @@ void HttpApi::transfer_leadership(Call call, const Params& params) {
 // (the log is compacted right after); 409 while one is being taken or with
 // nothing applied yet; 503 shutting down; 500 when writing it failed.
 void HttpApi::snapshot(Call call, const Params& params) {
-  const std::string problem = unexpected_param(params, {});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {});
+  if (problem) return reply_rejected(call, problem);
   node_->take_snapshot([this, call = std::move(call)](const SnapshotOutcome& outcome) mutable {
     switch (outcome.status) {
       case SnapshotStatus::kOk: {
@@ -328,6 +340,7 @@ void HttpApi::reply_for(Call& call, const RequestResult& result) {
 }
 
 void HttpApi::reply_method_not_allowed(Call& call, const char* allowed) {
+  metrics_.rejected.add(http::Rejection::kMethodNotAllowed);
   http::Response response = error_body(405, "method not allowed");
   // RFC 9110 §15.5.6: a 405 must say which methods the resource supports.
   response.headers.emplace_back("Allow", allowed);
@@ -347,6 +360,16 @@ http::Response HttpApi::error_body(int status, std::string_view message) const {
 
 void HttpApi::reply_error(Call& call, int status, std::string_view message) {
   reply(call, error_body(status, message));
+}
+
+void HttpApi::reply_rejected(Call& call, http::Rejection reason, int status,
+                             std::string_view message) {
+  metrics_.rejected.add(reason);
+  reply_error(call, status, message);
+}
+
+void HttpApi::reply_rejected(Call& call, const ParamProblem& problem) {
+  reply_rejected(call, problem.reason, 400, problem.message);
 }
 
 void HttpApi::reply(Call& call, http::Response response) {

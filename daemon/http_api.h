@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/query_params.h"
 #include "daemon/raft_node.h"
 #include "http/server.h"
 
@@ -19,6 +20,8 @@ struct ApiMetrics {
   // (endpoint, status code) -> count, and total latency in microseconds.
   std::map<std::pair<std::string, int>, std::uint64_t> responses;
   std::map<std::pair<std::string, int>, std::uint64_t> latency_us_sum;
+  // Requests refused by the API (the server counts its own refusals).
+  http::RejectionCounts rejected;
 };
 
 class HttpApi {
@@ -28,6 +31,8 @@ class HttpApi {
   // The http::Server handler.
   void handle(http::Request&& request, http::Responder responder);
   const ApiMetrics& metrics() const { return metrics_; }
+  // The server whose counters /metrics shows next to the API's own.
+  void show_server_metrics(const http::ServerMetrics* server) { server_metrics_ = server; }
   // Body of GET /metrics (also used by tests).
   std::string metrics_text() const;
 
@@ -62,12 +67,16 @@ class HttpApi {
   void append_transport_metrics(std::string& out) const;
   void append_membership_metrics(std::string& out) const;
   void append_snapshot_metrics(std::string& out) const;
+  void append_http_metrics(std::string& out) const;
 
   bool check_key(Call& call, const std::string& key);
   bool check_value(Call& call, const std::string& value);
   void finish_write(Call call, const RequestResult& result);
   void reply(Call& call, http::Response response);
   void reply_error(Call& call, int status, std::string_view message);
+  // A refusal of the client's input: counted by reason, then answered.
+  void reply_rejected(Call& call, http::Rejection reason, int status, std::string_view message);
+  void reply_rejected(Call& call, const ParamProblem& problem);
   void reply_method_not_allowed(Call& call, const char* allowed);
   // {"error": message[, "leader": id]} with `status`.
   http::Response error_body(int status, std::string_view message) const;
@@ -76,6 +85,7 @@ class HttpApi {
   uv_loop_t* loop_;
   RaftNode* node_;
   ApiMetrics metrics_;
+  const http::ServerMetrics* server_metrics_ = nullptr;
 };
 
 }  // namespace raftkv::daemon

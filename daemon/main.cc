@@ -98,6 +98,7 @@ class Daemon {
         loop_, http_limits(config_), [this](http::Request&& request, http::Responder responder) {
           api_->handle(std::move(request), std::move(responder));
         });
+    api_->show_server_metrics(&server_->metrics());
     listen();
     node_->on_fatal([this] {
       exit_code_ = 1;

@@ -17,31 +17,34 @@ constexpr std::string_view kMembersPrefix = "/members/";
 
 }  // namespace
 
-bool parse_add_member(const QueryParams& params, pb::Member* member, std::string* error) {
+bool parse_add_member(const QueryParams& params, pb::Member* member, ParamProblem* error) {
   *error = unexpected_param(params, {"id", "raft", "http"});
-  if (!error->empty()) return false;
+  if (*error) return false;
   const std::string* id_text = find_param(params, "id");
   const std::string* raft_text = find_param(params, "raft");
   const std::string* http_text = find_param(params, "http");
   if (id_text == nullptr || raft_text == nullptr) {
-    *error = "parameters 'id' (a member id) and 'raft' (its peer address, host:port) required";
+    *error = {http::Rejection::kMissingParameter,
+              "parameters 'id' (a member id) and 'raft' (its peer address, host:port) required"};
     return false;
   }
   const std::optional<core::NodeId> id = parse_member_id(*id_text);
   if (!id) {
-    *error = "'id' must be a member id (a decimal number)";
+    *error = {http::Rejection::kInvalidParameter, "'id' must be a member id (a decimal number)"};
     return false;
   }
   const auto raft = util::parse_address(*raft_text);
   if (!raft) {
-    *error = "'raft' must be host:port or :port with a numeric host";
+    *error = {http::Rejection::kInvalidParameter,
+              "'raft' must be host:port or :port with a numeric host"};
     return false;
   }
   util::MemberSpec spec{*id, *raft, std::nullopt};
   if (http_text != nullptr) {
     spec.http = util::parse_address(*http_text);
     if (!spec.http) {
-      *error = "'http' must be host:port or :port with a numeric host";
+      *error = {http::Rejection::kInvalidParameter,
+                "'http' must be host:port or :port with a numeric host"};
       return false;
     }
   }
@@ -53,15 +56,18 @@ bool parse_add_member(const QueryParams& params, pb::Member* member, std::string
 }
 
 std::optional<core::NodeId> parse_remove_member(std::string_view path, const QueryParams& params,
-                                                std::string* error) {
+                                                ParamProblem* error) {
   *error = unexpected_param(params, {});
-  if (!error->empty()) return std::nullopt;
+  if (*error) return std::nullopt;
   if (path.substr(0, kMembersPrefix.size()) != kMembersPrefix) {
-    *error = "the path must be /members/ID";
+    *error = {http::Rejection::kInvalidParameter, "the path must be /members/ID"};
     return std::nullopt;
   }
   const std::optional<core::NodeId> id = parse_member_id(path.substr(kMembersPrefix.size()));
-  if (!id) *error = "the path must be /members/ID with ID a member id (a decimal number)";
+  if (!id) {
+    *error = {http::Rejection::kInvalidParameter,
+              "the path must be /members/ID with ID a member id (a decimal number)"};
+  }
   return id;
 }
 
@@ -106,8 +112,8 @@ void HttpApi::members_request(Call call, const http::Request& request, const Par
 }
 
 void HttpApi::list_members(Call call, const Params& params) {
-  const std::string problem = unexpected_param(params, {});
-  if (!problem.empty()) return reply_error(call, 400, problem);
+  const ParamProblem problem = unexpected_param(params, {});
+  if (problem) return reply_rejected(call, problem);
   http::Response response;
   response.body = members_json(node_->membership());
   reply(call, std::move(response));
@@ -115,9 +121,9 @@ void HttpApi::list_members(Call call, const Params& params) {
 
 void HttpApi::add_member(Call call, const Params& params) {
   pb::ConfChange change;
-  std::string error;
+  ParamProblem error;
   if (!parse_add_member(params, change.mutable_member(), &error)) {
-    return reply_error(call, 400, error);
+    return reply_rejected(call, error);
   }
   change.set_type(pb::ConfChange::ADD_LEARNER);
   node_->change_membership(std::move(change),
@@ -127,9 +133,9 @@ void HttpApi::add_member(Call call, const Params& params) {
 }
 
 void HttpApi::remove_member(Call call, const std::string& path, const Params& params) {
-  std::string error;
+  ParamProblem error;
   const std::optional<core::NodeId> id = parse_remove_member(path, params, &error);
-  if (!id) return reply_error(call, 400, error);
+  if (!id) return reply_rejected(call, error);
   pb::ConfChange change;
   change.set_type(pb::ConfChange::REMOVE);
   change.mutable_member()->set_id(*id);

@@ -34,12 +34,12 @@ namespace raftkv::daemon {
 // 127.0.0.1:2020+ID as in --cluster). Fills *member (a learner) or sets
 // *error to the 400 reason: a missing, repeated or unknown parameter, a bad
 // id or address.
-bool parse_add_member(const QueryParams& params, pb::Member* member, std::string* error);
+bool parse_add_member(const QueryParams& params, pb::Member* member, ParamProblem* error);
 
 // DELETE /members/ID: the id after "/members/" in `path`, or nullopt with
 // *error set (400). No query parameters are accepted.
 std::optional<core::NodeId> parse_remove_member(std::string_view path, const QueryParams& params,
-                                                std::string* error);
+                                                ParamProblem* error);
 
 // The HTTP status of an outcome: 200, 404, 409, 503, 504.
 int change_http_status(ChangeStatus status);

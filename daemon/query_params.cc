@@ -12,15 +12,17 @@ const std::string* find_param(const QueryParams& params, std::string_view name) 
   return nullptr;
 }
 
-std::string unexpected_param(const QueryParams& params,
-                             std::initializer_list<std::string_view> allowed) {
+ParamProblem unexpected_param(const QueryParams& params,
+                              std::initializer_list<std::string_view> allowed) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     const std::string& name = params[i].first;
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return "unknown parameter '" + name + "'";
+      return {http::Rejection::kUnknownParameter, "unknown parameter '" + name + "'"};
     }
     for (std::size_t j = 0; j < i; ++j) {
-      if (params[j].first == name) return "parameter '" + name + "' given twice";
+      if (params[j].first == name) {
+        return {http::Rejection::kDuplicateParameter, "parameter '" + name + "' given twice"};
+      }
     }
   }
   return {};

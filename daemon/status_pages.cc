@@ -1,6 +1,8 @@
 // GET /status and GET /metrics: what a member can say about
 // itself without a consensus round.
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include "daemon/http_api.h"
 #include "http/json.h"
@@ -12,11 +14,10 @@ std::string id_or_null(core::NodeId id) {
   return id == core::kNoNode ? std::string("null") : std::to_string(id);
 }
 
-void gauge(std::string& out, const char* name, const char* help, double value,
-           const std::string& labels = "") {
+void gauge(std::string& out, const char* name, const char* help, double value) {
   char line[512];
-  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s gauge\n%s%s %.17g\n", name, help, name,
-                name, labels.c_str(), value);
+  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name,
+                name, value);
   out += line;
 }
 
@@ -31,6 +32,23 @@ void labeled_counter(std::string& out, const char* name, const std::string& labe
   char line[512];
   std::snprintf(line, sizeof line, "%s{%s} %.17g\n", name, labels.c_str(), value);
   out += line;
+}
+
+// One sample of a labelled family: `label` is the whole `key="value"` part.
+struct Sample {
+  std::string label;
+  double value;
+};
+
+// A labelled family: its HELP and TYPE lines, then one line per sample.
+void family(std::string& out, const char* name, const char* type, const char* help,
+            const std::vector<Sample>& samples) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  for (const Sample& sample : samples) labeled_counter(out, name, sample.label, sample.value);
+}
+
+std::string label(const char* key, std::string_view value) {
+  return std::string(key) + "=\"" + std::string(value) + "\"";
 }
 
 }  // namespace
@@ -83,14 +101,13 @@ void HttpApi::append_membership_metrics(std::string& out) const {
         static_cast<double>(voter_count(config)));
   gauge(out, "raftkv_learners", "learners (non-voters catching up) of the configuration in force",
         static_cast<double>(learner_count(config)));
-  out +=
-      "# HELP raftkv_standing 1 for this member's standing: member, joining (not added yet) or "
-      "removed\n# TYPE raftkv_standing gauge\n";
+  std::vector<Sample> standings;
   for (const Standing standing : {Standing::kMember, Standing::kJoining, Standing::kRemoved}) {
-    labeled_counter(out, "raftkv_standing",
-                    std::string("standing=\"") + standing_name(standing) + "\"",
-                    node_->standing() == standing ? 1 : 0);
+    standings.push_back(
+        {label("standing", standing_name(standing)), node_->standing() == standing ? 1.0 : 0.0});
   }
+  family(out, "raftkv_standing", "gauge",
+         "1 for this member's standing: member, joining (not added yet) or removed", standings);
   counter(out, "raftkv_config_changes_applied_total", "configuration entries applied",
           static_cast<double>(m.changes_applied));
   counter(out, "raftkv_config_changes_proposed_total", "membership changes this member proposed",
@@ -103,43 +120,52 @@ void HttpApi::append_membership_metrics(std::string& out) const {
 void HttpApi::append_transport_metrics(std::string& out) const {
   struct Series {
     const char* name;
+    const char* type;
     const char* help;
     std::uint64_t transport::PeerMetrics::*field;
   };
   static constexpr Series kSeries[] = {
-      {"raftkv_peer_sent_messages_total", "messages written to the peer",
+      {"raftkv_peer_sent_messages_total", "counter", "messages written to the peer",
        &transport::PeerMetrics::sent_messages},
-      {"raftkv_peer_sent_bytes_total", "bytes written to the peer",
+      {"raftkv_peer_sent_bytes_total", "counter", "bytes written to the peer",
        &transport::PeerMetrics::sent_bytes},
-      {"raftkv_peer_dropped_messages_total", "messages dropped (queue full or connection lost)",
+      {"raftkv_peer_dropped_messages_total", "counter",
+       "messages dropped (queue full or connection lost)",
        &transport::PeerMetrics::dropped_messages},
-      {"raftkv_peer_queued_bytes", "bytes waiting to be written to the peer",
+      {"raftkv_peer_queued_bytes", "gauge", "bytes waiting to be written to the peer",
        &transport::PeerMetrics::queued_bytes},
-      {"raftkv_peer_reconnects_total", "connection attempts after a failure",
+      {"raftkv_peer_reconnects_total", "counter", "connection attempts after a failure",
        &transport::PeerMetrics::reconnects},
-      {"raftkv_peer_received_messages_total", "messages received from the peer",
+      {"raftkv_peer_received_messages_total", "counter", "messages received from the peer",
        &transport::PeerMetrics::received_messages},
   };
-  out +=
-      "# HELP raftkv_peer_connected 1 if the outbound connection to the peer is up\n"
-      "# TYPE raftkv_peer_connected gauge\n";
   // The transport's peers follow the configuration in force.
   const std::vector<core::NodeId> peers = node_->transport().peer_ids();
+  std::vector<Sample> connected;
   for (const core::NodeId peer : peers) {
-    labeled_counter(out, "raftkv_peer_connected", "peer=\"" + std::to_string(peer) + "\"",
-                    node_->transport().peer_metrics(peer).connected ? 1 : 0);
+    connected.push_back({label("peer", std::to_string(peer)),
+                         node_->transport().peer_metrics(peer).connected ? 1.0 : 0.0});
   }
+  family(out, "raftkv_peer_connected", "gauge", "1 if the outbound connection to the peer is up",
+         connected);
   for (const Series& series : kSeries) {
-    out += std::string("# HELP ") + series.name + " " + series.help + "\n";
+    std::vector<Sample> samples;
     for (const core::NodeId peer : peers) {
       const transport::PeerMetrics metrics = node_->transport().peer_metrics(peer);
-      labeled_counter(out, series.name, "peer=\"" + std::to_string(peer) + "\"",
-                      static_cast<double>(metrics.*series.field));
+      samples.push_back(
+          {label("peer", std::to_string(peer)), static_cast<double>(metrics.*series.field)});
     }
+    family(out, series.name, series.type, series.help, samples);
   }
-  counter(out, "raftkv_peer_rejected_connections_total",
-          "inbound peer connections closed for bad input",
-          static_cast<double>(node_->transport().rejected_connections()));
+  const transport::PeerRejectionCounts& rejected = node_->transport().rejections();
+  std::vector<Sample> reasons;
+  for (std::size_t i = 0; i < transport::kPeerRejectionCount; ++i) {
+    const auto reason = static_cast<transport::PeerRejection>(i);
+    reasons.push_back({label("reason", transport::peer_rejection_name(reason)),
+                       static_cast<double>(rejected[reason])});
+  }
+  family(out, "raftkv_peer_rejected_total", "counter",
+         "inbound peer connections closed for bad input, by reason", reasons);
 }
 
 void HttpApi::append_snapshot_metrics(std::string& out) const {
@@ -172,31 +198,44 @@ void HttpApi::append_snapshot_metrics(std::string& out) const {
         static_cast<double>(node.last_install_ms) / 1e3);
   gauge(out, "raftkv_snapshot_sends_in_progress", "snapshot transfers to followers running",
         static_cast<double>(node_->snapshot_sends_in_progress()));
-  out +=
-      "# HELP raftkv_snapshot_sends_total snapshot transfers to followers, by outcome\n"
-      "# TYPE raftkv_snapshot_sends_total counter\n";
-  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"ok\"",
-                  static_cast<double>(node.sends_succeeded));
-  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"failed\"",
-                  static_cast<double>(node.sends_failed));
-  labeled_counter(out, "raftkv_snapshot_sends_total", "result=\"cancelled\"",
-                  static_cast<double>(node.sends_cancelled));
+  family(out, "raftkv_snapshot_sends_total", "counter",
+         "snapshot transfers to followers, by outcome",
+         {{label("result", "ok"), static_cast<double>(node.sends_succeeded)},
+          {label("result", "failed"), static_cast<double>(node.sends_failed)},
+          {label("result", "cancelled"), static_cast<double>(node.sends_cancelled)}});
   counter(out, "raftkv_snapshot_sent_bytes_total",
           "snapshot chunk bytes sent by finished transfers (resends included)",
           static_cast<double>(node.sent_bytes));
   gauge(out, "raftkv_snapshot_receives_in_progress", "1 while a snapshot is being received",
         received.in_progress ? 1 : 0);
-  out +=
-      "# HELP raftkv_snapshot_receives_total snapshot transfers from a leader, by outcome\n"
-      "# TYPE raftkv_snapshot_receives_total counter\n";
-  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"completed\"",
-                  static_cast<double>(received.completed));
-  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"failed\"",
-                  static_cast<double>(received.failed));
-  labeled_counter(out, "raftkv_snapshot_receives_total", "result=\"abandoned\"",
-                  static_cast<double>(received.abandoned));
+  family(out, "raftkv_snapshot_receives_total", "counter",
+         "snapshot transfers from a leader, by outcome",
+         {{label("result", "completed"), static_cast<double>(received.completed)},
+          {label("result", "failed"), static_cast<double>(received.failed)},
+          {label("result", "abandoned"), static_cast<double>(received.abandoned)}});
   counter(out, "raftkv_snapshot_received_bytes_total", "snapshot bytes written while receiving",
           static_cast<double>(received.bytes_written));
+}
+
+// The client port: the server's connection counters and every refusal of a
+// client's input, the server's and the API's in one family.
+void HttpApi::append_http_metrics(std::string& out) const {
+  const http::ServerMetrics none;
+  const http::ServerMetrics& server = server_metrics_ != nullptr ? *server_metrics_ : none;
+  gauge(out, "raftkv_http_connections_open", "client connections open",
+        static_cast<double>(server.connections_open));
+  counter(out, "raftkv_http_connections_accepted_total",
+          "client connections accepted (refused ones excluded)",
+          static_cast<double>(server.connections_accepted));
+  std::vector<Sample> reasons;
+  for (std::size_t i = 0; i < http::kRejectionCount; ++i) {
+    const auto reason = static_cast<http::Rejection>(i);
+    reasons.push_back({label("reason", http::rejection_name(reason)),
+                       static_cast<double>(server.rejected[reason] + metrics_.rejected[reason])});
+  }
+  family(out, "raftkv_http_rejected_total", "counter",
+         "client requests and connections refused for bad input, overload or timeouts, by reason",
+         reasons);
 }
 
 void HttpApi::status(Call call) {
@@ -226,11 +265,12 @@ std::string HttpApi::metrics_text() const {
   const core::Status s = node_->status();
   const NodeMetrics& n = node_->metrics();
   std::string out;
+  std::vector<Sample> roles;
   for (const core::Role role : {core::Role::kFollower, core::Role::kPreCandidate,
                                 core::Role::kCandidate, core::Role::kLeader}) {
-    gauge(out, "raftkv_role", "1 for the member's current Raft role", s.role == role ? 1 : 0,
-          "{role=\"" + std::string(core::role_name(role)) + "\"}");
+    roles.push_back({label("role", core::role_name(role)), s.role == role ? 1.0 : 0.0});
   }
+  family(out, "raftkv_role", "gauge", "1 for the member's current Raft role", roles);
   gauge(out, "raftkv_term", "current Raft term", static_cast<double>(s.term));
   gauge(out, "raftkv_leader_id", "id of the known leader, -1 if none",
         s.leader == core::kNoNode ? -1.0 : static_cast<double>(s.leader));
@@ -257,6 +297,7 @@ std::string HttpApi::metrics_text() const {
   append_transport_metrics(out);
   append_membership_metrics(out);
   append_snapshot_metrics(out);
+  append_http_metrics(out);
   out +=
       "# HELP raftkv_http_responses_total HTTP responses by endpoint and status code\n"
       "# TYPE raftkv_http_responses_total counter\n";

@@ -183,11 +183,7 @@ void Connection::dispatch() {
 
 void Connection::fail_request() {
   const int status = parser_.error_status();
-  if (status == 400) {
-    ++server_->metrics.parse_errors;
-  } else {
-    ++server_->metrics.limit_errors;
-  }
+  server_->metrics.rejected.add(parser_.error_reason());
   RKV_DEBUG(kLog, "rejecting request: %d %s", status, parser_.error_message().c_str());
   send_error(status, parser_.error_message());
 }
@@ -265,7 +261,7 @@ bool Connection::queue_write(std::unique_ptr<WriteRequest> write) {
   }
   write.release();  // on_write frees it
   if (uv_stream_get_write_queue_size(stream()) > server_->limits.max_output_bytes) {
-    ++server_->metrics.output_overflows;
+    server_->metrics.rejected.add(Rejection::kOutputBufferOverflow);
     RKV_WARN(kLog, "closing a connection whose client does not read its responses");
     close_now();
     return false;
@@ -316,15 +312,15 @@ void Connection::handle_timer() {
   }
   switch (parser_.phase()) {
     case RequestParser::Phase::kIdle:
-      ++server_->metrics.idle_timeouts;
+      server_->metrics.rejected.add(Rejection::kIdleTimeout);
       close_gracefully();
       break;
     case RequestParser::Phase::kHeaders:
-      ++server_->metrics.header_timeouts;
+      server_->metrics.rejected.add(Rejection::kHeaderTimeout);
       send_error(408, "request headers not received in time");
       break;
     case RequestParser::Phase::kBody:
-      ++server_->metrics.body_timeouts;
+      server_->metrics.rejected.add(Rejection::kBodyTimeout);
       send_error(408, "request body stalled");
       break;
   }

@@ -80,6 +80,8 @@ RequestParser::Result RequestParser::fail_from_llhttp(llhttp_errno_t error) {
   if (error_status_ == 0) {  // not one of our own rejections
     const char* reason = llhttp_get_error_reason(&parser_);
     error_status_ = 400;
+    error_reason_ =
+        error == HPE_INVALID_CHUNK_SIZE ? Rejection::kBadChunked : Rejection::kMalformed;
     error_message_ = std::string("malformed request: ") +
                      (reason != nullptr && *reason != '\0' ? reason : llhttp_errno_name(error));
   }
@@ -94,7 +96,8 @@ bool RequestParser::take_expect_continue() {
   return std::exchange(expect_continue_, false);
 }
 
-int RequestParser::reject(int status, std::string message, int llhttp_code) {
+int RequestParser::reject(Rejection reason, int status, std::string message, int llhttp_code) {
+  error_reason_ = reason;
   error_status_ = status;
   error_message_ = std::move(message);
   llhttp_set_error_reason(&parser_, error_message_.c_str());
@@ -118,7 +121,7 @@ int RequestParser::on_message_begin(llhttp_t* parser) {
 int RequestParser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
   RequestParser& p = self(parser);
   if (p.url_.size() + length > p.limits_.max_url_bytes) {
-    return p.reject(414,
+    return p.reject(Rejection::kUriTooLong, 414,
                     "request URI longer than " + std::to_string(p.limits_.max_url_bytes) + " bytes",
                     HPE_USER);
   }
@@ -136,7 +139,8 @@ int RequestParser::on_header_field(llhttp_t* parser, const char* at, std::size_t
   Headers& headers = p.request_.headers;
   if (!p.in_field_) {  // a new header line starts (not a continuation span)
     if (headers.size() >= p.limits_.max_headers) {
-      return p.reject(431, "more than " + std::to_string(p.limits_.max_headers) + " header fields",
+      return p.reject(Rejection::kTooManyHeaders, 431,
+                      "more than " + std::to_string(p.limits_.max_headers) + " header fields",
                       HPE_USER);
     }
     headers.emplace_back();
@@ -154,7 +158,7 @@ int RequestParser::on_header_field_complete(llhttp_t* parser) {
   // llhttp 8.1 lets "Name : value" through for names it does not know;
   // RFC 9112 §5.1 requires a 400 (proxies may read such names differently).
   if (!is_token(p.request_.headers.back().first)) {
-    return p.reject(400, "malformed request: invalid header field name", -1);
+    return p.reject(Rejection::kMalformed, 400, "malformed request: invalid header field name", -1);
   }
   // ": " and CRLF, so that many empty headers cannot slip under the limit.
   return p.add_header_bytes(4) ? 0 : p.check_headers();
@@ -169,7 +173,8 @@ int RequestParser::on_header_value(llhttp_t* parser, const char* at, std::size_t
   const bool continues =
       p.value_ended_buffer_ && p.value_feed_ != p.feed_count_ && at == p.data_begin_;
   if (p.value_spans_ > 0 && !continues) {
-    return p.reject(400, "malformed request: obsolete line folding in a header", HPE_USER);
+    return p.reject(Rejection::kMalformed, 400,
+                    "malformed request: obsolete line folding in a header", HPE_USER);
   }
   ++p.value_spans_;
   p.value_feed_ = p.feed_count_;
@@ -186,7 +191,7 @@ int RequestParser::on_header_value_complete(llhttp_t* parser) {
 }
 
 int RequestParser::check_headers() {
-  return reject(431,
+  return reject(Rejection::kHeaderTooLarge, 431,
                 "header block larger than " + std::to_string(limits_.max_header_bytes) + " bytes",
                 HPE_USER);
 }
@@ -206,7 +211,8 @@ int RequestParser::on_headers_complete(llhttp_t* parser) {
     // Refuse before the body is read: the client may not have sent it yet
     // (Expect: 100-continue) and must not be made to.
     return p.reject(
-        413, "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes", -1);
+        Rejection::kBodyTooLarge, 413,
+        "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes", -1);
   }
   if (has_length) request.body.reserve(parser->content_length);
   const bool has_body =
@@ -221,7 +227,8 @@ int RequestParser::on_body(llhttp_t* parser, const char* at, std::size_t length)
   RequestParser& p = self(parser);
   if (p.request_.body.size() + length > p.limits_.max_body_bytes) {
     return p.reject(
-        413, "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes",
+        Rejection::kBodyTooLarge, 413,
+        "request body larger than " + std::to_string(p.limits_.max_body_bytes) + " bytes",
         HPE_USER);
   }
   p.request_.body.append(at, length);
@@ -254,7 +261,8 @@ int RequestParser::on_chunk_complete(llhttp_t* parser) {
   // RFC 9112 §7.1: chunk-data is followed by CRLF. Anything else would let
   // a proxy and us disagree on where the body ends (request smuggling).
   if (p.chunk_end_ != "\r\n") {
-    return p.reject(400, "malformed request: chunk data not followed by CRLF", HPE_USER);
+    return p.reject(Rejection::kBadChunked, 400,
+                    "malformed request: chunk data not followed by CRLF", HPE_USER);
   }
   return 0;
 }

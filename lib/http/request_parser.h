@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "http/limits.h"
+#include "http/rejection.h"
 #include "http/request.h"
 
 namespace raftkv::http {
@@ -54,6 +55,8 @@ class RequestParser {
   bool take_expect_continue();
 
   int error_status() const { return error_status_; }
+  // Which limit or rule the request broke, for the server's counters.
+  Rejection error_reason() const { return error_reason_; }
   const std::string& error_message() const { return error_message_; }
 
  private:
@@ -72,7 +75,7 @@ class RequestParser {
   void note_chunk_end(const char* from);
   static int on_message_complete(llhttp_t* parser);
 
-  int reject(int status, std::string message, int llhttp_code);
+  int reject(Rejection reason, int status, std::string message, int llhttp_code);
   bool add_header_bytes(std::size_t count);
   int check_headers();
   Result fail_from_llhttp(llhttp_errno_t error);
@@ -100,6 +103,7 @@ class RequestParser {
   bool complete_ = false;
   bool expect_continue_ = false;
   int error_status_ = 0;
+  Rejection error_reason_ = Rejection::kMalformed;
   std::string error_message_;
 };
 

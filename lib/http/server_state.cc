@@ -33,7 +33,8 @@ void ServerState::accept(uv_stream_t* listener_stream) {
 // overload (no parser, no timer, no response to flush). Clients see the
 // connection closed (or reset if they had already sent a request).
 void ServerState::reject(uv_stream_t* listener_stream) {
-  ++metrics.connections_rejected;
+  // While closing, refusing is not about the client: not counted.
+  if (!closing) metrics.rejected.add(Rejection::kConnectionLimit);
   auto* tcp = new uv_tcp_t;
   uv_tcp_init(loop, tcp);
   if (uv_accept(listener_stream, reinterpret_cast<uv_stream_t*>(tcp)) == 0) {

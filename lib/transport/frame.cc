@@ -94,6 +94,7 @@ FrameDecoder::Status FrameDecoder::next(std::string_view* payload) {
   if (buffered < kFrameHeaderBytes) return Status::kNeedMore;
   const std::size_t length = get_be32(buffer_.get() + begin_);
   if (length == 0 || length > max_frame_bytes_) {
+    oversized_ = length > max_frame_bytes_;
     error_ = "frame length " + std::to_string(length) + " outside 1.." +
              std::to_string(max_frame_bytes_);
     return Status::kError;

@@ -54,6 +54,8 @@ class FrameDecoder {
   Status next(std::string_view* payload);
 
   const std::string& error() const { return error_; }
+  // Whether the error is a length over the maximum (otherwise it is 0).
+  bool oversized() const { return oversized_; }
   std::size_t buffered_bytes() const { return end_ - begin_; }
   std::size_t capacity() const { return capacity_; }
 
@@ -72,6 +74,7 @@ class FrameDecoder {
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte
   std::string error_;
+  bool oversized_ = false;
 };
 
 }  // namespace raftkv::transport

@@ -3,8 +3,8 @@
 namespace raftkv::transport {
 namespace {
 
-HandshakeCheck refuse(std::string reason) {
-  return {false, core::kNoNode, {}, std::move(reason)};
+HandshakeCheck refuse(std::string reason, PeerRejection rejection = PeerRejection::kBadHandshake) {
+  return {false, core::kNoNode, {}, std::move(reason), rejection};
 }
 
 }  // namespace
@@ -35,7 +35,8 @@ HandshakeCheck check_handshake(std::string_view payload, core::NodeId self,
   }
   if (handshake.from() == self || !is_member(handshake.from())) {
     HandshakeCheck check =
-        refuse("handshake from unknown member " + std::to_string(handshake.from()));
+        refuse("handshake from unknown member " + std::to_string(handshake.from()),
+               PeerRejection::kUnknownMember);
     check.from = handshake.from();
     return check;
   }

@@ -10,6 +10,7 @@
 
 #include "core/types.h"
 #include "raft.pb.h"
+#include "transport/peer_rejection.h"
 
 namespace raftkv::transport {
 
@@ -24,6 +25,7 @@ struct HandshakeCheck {
   core::NodeId from = core::kNoNode;  // the caller, when ok or refused as unknown
   std::string address;                // the caller's peer address, as it claims
   std::string reason;                 // why it was refused, when !ok
+  PeerRejection rejection = PeerRejection::kBadHandshake;  // its /metrics reason, when !ok
 };
 
 // Decodes and validates a handshake payload received by `self`: magic,

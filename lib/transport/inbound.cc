@@ -97,7 +97,8 @@ void Inbound::process_frames() {
       case FrameDecoder::Status::kNeedMore:
         return;
       case FrameDecoder::Status::kError:
-        reject(decoder_.error());
+        reject(decoder_.oversized() ? PeerRejection::kOversizedFrame : PeerRejection::kBadFrame,
+               decoder_.error());
         return;
       case FrameDecoder::Status::kFrame:
         if (identified()) {
@@ -115,9 +116,9 @@ void Inbound::on_handshake(std::string_view payload) {
       payload, host_->self(), [this](core::NodeId id) { return host_->is_peer(id); });
   if (!check.ok) {
     if (check.from != core::kNoNode && host_->was_removed(check.from)) {
-      reject_quietly(check.reason);
+      reject_quietly(PeerRejection::kRemovedMember, check.reason);
     } else {
-      reject(check.reason);
+      reject(check.rejection, check.reason);
     }
     return;
   }
@@ -131,32 +132,33 @@ void Inbound::on_handshake(std::string_view payload) {
 void Inbound::on_message(std::string_view payload) {
   pb::Message message;
   if (!message.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-    reject("undecodable message");
+    reject(PeerRejection::kUndecodable, "undecodable message");
     return;
   }
   if (message.from() != peer_ || message.to() != host_->self()) {
-    reject("message from " + std::to_string(message.from()) + " to " +
-           std::to_string(message.to()) + " on this connection");
+    reject(PeerRejection::kFromToMismatch, "message from " + std::to_string(message.from()) +
+                                               " to " + std::to_string(message.to()) +
+                                               " on this connection");
     return;
   }
   host_->deliver(std::move(message));
 }
 
-void Inbound::reject(std::string_view reason) {
+void Inbound::reject(PeerRejection reason, std::string_view why) {
   if (closing_) return;
   const std::string who =
       identified() ? "peer " + std::to_string(peer_) + " at " + remote_ : remote_;
-  RKV_WARN(kLog, "closing connection from %s: %.*s", who.c_str(), static_cast<int>(reason.size()),
-           reason.data());
-  host_->on_rejected();
+  RKV_WARN(kLog, "closing connection from %s: %.*s", who.c_str(), static_cast<int>(why.size()),
+           why.data());
+  host_->on_rejected(reason);
   close();
 }
 
-void Inbound::reject_quietly(std::string_view reason) {
+void Inbound::reject_quietly(PeerRejection reason, std::string_view why) {
   if (closing_) return;
   RKV_DEBUG(kLog, "closing connection from %s: %.*s (a removed member)", remote_.c_str(),
-            static_cast<int>(reason.size()), reason.data());
-  host_->on_rejected();
+            static_cast<int>(why.size()), why.data());
+  host_->on_rejected(reason);
   close();
 }
 
@@ -181,8 +183,9 @@ void Inbound::read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* /*buf*
 
 void Inbound::timer_cb(uv_timer_t* timer) {
   auto* connection = static_cast<Inbound*>(timer->data);
-  connection->reject("no handshake within " +
-                     std::to_string(connection->limits_.handshake_timeout_ms) + " ms");
+  connection->reject(
+      PeerRejection::kHandshakeTimeout,
+      "no handshake within " + std::to_string(connection->limits_.handshake_timeout_ms) + " ms");
 }
 
 void Inbound::closed_cb(uv_handle_t* handle) {

@@ -10,7 +10,7 @@
 //   handshake, unknown member, no handshake within handshake_timeout_ms,
 //   undecodable message, message not from P or not to us --> one RKV_WARN
 //   line with the remote address and reason, counted by
-//   InboundHost::on_rejected().
+//   InboundHost::on_rejected() under its PeerRejection.
 //   EOF or read error --> closed quietly (debug): peers come and go.
 //   A handshake from a removed peer --> refused like an unknown member, but
 //   logged at debug (it redials until it learns of its removal).
@@ -30,6 +30,7 @@
 #include "raft.pb.h"
 #include "transport/frame.h"
 #include "transport/handle_tracker.h"
+#include "transport/peer_rejection.h"
 
 namespace raftkv::transport {
 
@@ -45,7 +46,7 @@ class InboundHost {
   // was removed and keeps redialling), so they are logged at debug only.
   virtual bool was_removed(core::NodeId id) const = 0;
   virtual void on_identified(Inbound* connection) = 0;
-  virtual void on_rejected() = 0;
+  virtual void on_rejected(PeerRejection reason) = 0;
   virtual void on_closing(Inbound* connection) = 0;  // forget the pointer
   virtual void deliver(pb::Message&& message) = 0;
 };
@@ -69,10 +70,10 @@ class Inbound {
 
   // Starts closing; idempotent; the object is freed later, by libuv callbacks.
   void close();
-  // Closes after a protocol violation: logs `reason`, counts a rejection.
-  void reject(std::string_view reason);
+  // Closes after a protocol violation: logs `why`, counts a rejection.
+  void reject(PeerRejection reason, std::string_view why);
   // The same, logged at debug: an expected refusal.
-  void reject_quietly(std::string_view reason);
+  void reject_quietly(PeerRejection reason, std::string_view why);
 
   bool identified() const { return peer_ != core::kNoNode; }
   core::NodeId peer() const { return peer_; }

@@ -40,7 +40,7 @@ struct Transport::Impl final : InboundHost {
   }
   bool was_removed(core::NodeId id) const override { return removed_ids.contains(id); }
   void on_identified(Inbound* connection) override;
-  void on_rejected() override { ++rejected; }
+  void on_rejected(PeerRejection reason) override { rejected.add(reason); }
   void on_closing(Inbound* connection) override { inbound.erase(connection); }
   void deliver(pb::Message&& message) override;
 
@@ -88,7 +88,7 @@ struct Transport::Impl final : InboundHost {
   uv_prepare_t flush_hook;
   std::vector<Outbound*> dirty;
 
-  std::uint64_t rejected = 0;
+  PeerRejectionCounts rejected;
   std::uint64_t unroutable = 0;
   std::uint64_t removed_drops = 0;
 };
@@ -189,7 +189,8 @@ void Transport::Impl::accept_one() {
   if (connection == nullptr) return;
   if (unidentified_connections() >= kMaxUnidentified) {
     inbound.insert(connection);
-    connection->reject("too many connections awaiting their handshake");
+    connection->reject(PeerRejection::kConnectionLimit,
+                       "too many connections awaiting their handshake");
     return;
   }
   inbound.insert(connection);
@@ -372,6 +373,10 @@ PeerMetrics Transport::peer_metrics(core::NodeId id) const {
 }
 
 std::uint64_t Transport::rejected_connections() const {
+  return impl_->rejected.total();
+}
+
+const PeerRejectionCounts& Transport::rejections() const {
   return impl_->rejected;
 }
 

@@ -49,6 +49,7 @@
 
 #include "core/types.h"
 #include "raft.pb.h"
+#include "transport/peer_rejection.h"
 #include "util/address.h"
 
 namespace raftkv::transport {
@@ -135,6 +136,8 @@ class Transport {
   // missing handshake, unknown member, bad frame length, undecodable
   // message, a message not from the handshaken peer or not to us.
   std::uint64_t rejected_connections() const;
+  // The same, by reason.
+  const PeerRejectionCounts& rejections() const;
   // Messages passed to send() for an id that is not a peer.
   std::uint64_t unroutable_messages() const;
   // Messages queued or in flight to a peer when set_peers() removed it.

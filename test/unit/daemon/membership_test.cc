@@ -204,7 +204,7 @@ TEST_CASE("ChangeWaiters: applied, expired, failed") {
 
 TEST_CASE("parse_add_member: id, raft, optional http") {
   pb::Member member;
-  std::string error;
+  ParamProblem error;
   REQUIRE(parse_add_member({{"id", "4"}, {"raft", ":3034"}, {"http", "10.0.0.4:2020"}}, &member,
                            &error));
   CHECK(member.id() == 4);
@@ -230,18 +230,18 @@ TEST_CASE("parse_add_member: id, raft, optional http") {
   for (const QueryParams& params : bad) {
     INFO("case " << (&params - bad.data()));
     CHECK_FALSE(parse_add_member(params, &member, &error));
-    CHECK_FALSE(error.empty());
+    CHECK(error);
   }
 }
 
 TEST_CASE("parse_remove_member: /members/ID, no parameters") {
-  std::string error;
+  ParamProblem error;
   CHECK(parse_remove_member("/members/7", {}, &error) == 7u);
   CHECK(parse_remove_member("/members/0", {}, &error) == 0u);
   for (const char* path : {"/members/", "/members/x", "/members/1/2", "/members/+1", "/other/1"}) {
     INFO(path);
     CHECK_FALSE(parse_remove_member(path, {}, &error));
-    CHECK_FALSE(error.empty());
+    CHECK(error);
   }
   CHECK_FALSE(parse_remove_member("/members/1", {{"force", "1"}}, &error));
 }

@@ -36,7 +36,7 @@ Handler plain(uv_loop_t* loop) {
 TEST_CASE("a URL over max_url_bytes is answered 414") {
   TestServer server(Limits{}, plain);
   expect_rejection(server, get("/" + std::string(9000, 'a')), 414, "URI");
-  CHECK(server.metrics().limit_errors == 1);
+  CHECK(server.metrics().rejected[Rejection::kUriTooLong] == 1);
   CHECK(server.metrics().requests == 0);
 }
 
@@ -106,7 +106,7 @@ TEST_CASE("malformed requests are answered 400 with llhttp's reason and closed")
                    "PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
                    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
                    400);
-  CHECK(server.metrics().parse_errors == 3);
+  CHECK(server.metrics().rejected[Rejection::kMalformed] == 3);
 }
 
 TEST_CASE("requests before a malformed one are answered first") {
@@ -137,7 +137,7 @@ TEST_CASE("past max_connections new connections are closed at once") {
     CHECK(third.wait_closed(5s, &rest));
     CHECK(rest.empty());
   }
-  CHECK(server.metrics().connections_rejected == 1);
+  CHECK(server.metrics().rejected[Rejection::kConnectionLimit] == 1);
   first.reset();  // frees a slot
   REQUIRE(server.wait_for([](const ServerMetrics& m) { return m.connections_open == 1; }));
   Client fourth(server.port());
@@ -155,7 +155,8 @@ TEST_CASE("a client that does not read its responses is closed past max_output_b
   std::string wire;
   for (int i = 0; i < 64; ++i) wire += get("/big/262144");  // 16 MiB of answers
   client.send(wire);
-  REQUIRE(server.wait_for([](const ServerMetrics& m) { return m.output_overflows == 1; }));
+  REQUIRE(server.wait_for(
+      [](const ServerMetrics& m) { return m.rejected[Rejection::kOutputBufferOverflow] == 1; }));
   CHECK(client.wait_closed(10s));
   CHECK(server.metrics().connections_open == 0);
 }

@@ -45,7 +45,7 @@ TEST_CASE("a slowloris client trickling header bytes is cut off by the header ti
   CHECK(elapsed >= 90);
   CHECK(elapsed < 2000);
   CHECK(client.wait_closed());
-  CHECK(server.metrics().header_timeouts == 1);
+  CHECK(server.metrics().rejected[Rejection::kHeaderTimeout] == 1);
 }
 
 TEST_CASE("a stalled body is answered 408") {
@@ -58,7 +58,7 @@ TEST_CASE("a stalled body is answered 408") {
   REQUIRE(response);
   CHECK(response->status == 408);
   CHECK(client.wait_closed());
-  CHECK(server.metrics().body_timeouts == 1);
+  CHECK(server.metrics().rejected[Rejection::kBodyTimeout] == 1);
 }
 
 TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {
@@ -75,7 +75,7 @@ TEST_CASE("an idle keep-alive connection is closed after the idle timeout") {
   CHECK(ms_since(start) >= 140);
   Client silent(server.port());  // never sends a byte
   CHECK(silent.wait_closed());
-  CHECK(server.metrics().idle_timeouts == 2);
+  CHECK(server.metrics().rejected[Rejection::kIdleTimeout] == 2);
 }
 
 TEST_CASE("no timer runs while the handler works on a request") {
@@ -91,6 +91,6 @@ TEST_CASE("no timer runs while the handler works on a request") {
   CHECK(response->body == "GET /delay/300\n");
   CHECK(client.read_response()->body == "GET /after\n");
   const ServerMetrics metrics = server.metrics();
-  CHECK(metrics.header_timeouts == 0);
-  CHECK(metrics.idle_timeouts == 0);
+  CHECK(metrics.rejected[Rejection::kHeaderTimeout] == 0);
+  CHECK(metrics.rejected[Rejection::kIdleTimeout] == 0);
 }

@@ -1,0 +1,24 @@
+#include "transport/peer_rejection.h"
+
+#include <iterator>
+#include <numeric>
+
+namespace raftkv::transport {
+
+const char* peer_rejection_name(PeerRejection reason) {
+  // Indexed by the enum: keep the two lists in the same order.
+  static constexpr const char* kNames[] = {
+      "bad_frame",         "oversized_frame",  "undecodable",
+      "bad_handshake",     "unknown_member",   "removed_member",
+      "handshake_timeout", "from_to_mismatch", "connection_limit",
+  };
+  static_assert(std::size(kNames) == kPeerRejectionCount, "a name for every PeerRejection");
+  const auto index = static_cast<std::size_t>(reason);
+  return index < kPeerRejectionCount ? kNames[index] : "unknown";
+}
+
+std::uint64_t PeerRejectionCounts::total() const {
+  return std::accumulate(counts_.begin(), counts_.end(), std::uint64_t{0});
+}
+
+}  // namespace raftkv::transport

@@ -1,0 +1,42 @@
+// Why an inbound peer connection was closed for bad input: the `reason`
+// label of /metrics' raftkv_peer_rejected_total.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace raftkv::transport {
+
+enum class PeerRejection : std::uint8_t {
+  kBadFrame,          // a frame length of 0
+  kOversizedFrame,    // a frame length over the maximum
+  kUndecodable,       // a frame that is not a pb::Message
+  kBadHandshake,      // undecodable, bad magic or version, addressed to another member
+  kUnknownMember,     // a handshake from an id not in the configuration, or from ourselves
+  kRemovedMember,     // a handshake from a member removed from the configuration
+  kHandshakeTimeout,  // no handshake in time
+  kFromToMismatch,    // a Message whose from/to disagree with the handshake
+  kConnectionLimit,   // too many connections awaiting their handshake
+  kCount,
+};
+
+inline constexpr std::size_t kPeerRejectionCount = static_cast<std::size_t>(PeerRejection::kCount);
+
+// The label value: "bad_frame", "oversized_frame", ...
+const char* peer_rejection_name(PeerRejection reason);
+
+// One counter per reason.
+class PeerRejectionCounts {
+ public:
+  void add(PeerRejection reason) { ++counts_[static_cast<std::size_t>(reason)]; }
+  std::uint64_t operator[](PeerRejection reason) const {
+    return counts_[static_cast<std::size_t>(reason)];
+  }
+  std::uint64_t total() const;
+
+ private:
+  std::array<std::uint64_t, kPeerRejectionCount> counts_{};
+};
+
+}  // namespace raftkv::transport
