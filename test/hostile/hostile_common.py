@@ -1,6 +1,7 @@
 """Shared pieces of the hostile-input tests (Python 3 standard library only):
 the integration harness import, a raw-socket HTTP/1.1 response reader, the
-"cluster still healthy" check run after every attack, and the results table.
+"cluster still healthy" check run after every attack, the /metrics rejection
+counters each attack must move, and the results table.
 """
 
 from __future__ import annotations
@@ -139,6 +140,64 @@ class RawConn:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def rejections(cluster: "harness.Cluster", member: int, family: str,
+               conn: Optional[RawConn] = None) -> dict[str, int]:
+    """The member's /metrics counters of `family` (raftkv_http_rejected_total
+    or raftkv_peer_rejected_total) by reason. Through `conn` when given (a
+    keep-alive connection: the member may refuse new ones)."""
+    if conn is None:
+        r = cluster.request(member, "GET", "/metrics", timeout=10)
+        status, body = r.status, r.body
+    else:
+        assert conn.send(b"GET /metrics HTTP/1.1\r\n\r\n")
+        raw = conn.read_response(timeout=10)
+        assert raw is not None, "no answer to GET /metrics"
+        status, body = raw.status, raw.body
+    assert status == 200, f"GET /metrics on member {member}: {status}"
+    prefix = family + '{reason="'
+    counts = {}
+    for line in body.decode().splitlines():
+        if line.startswith(prefix):
+            reason, _, value = line[len(prefix):].partition('"} ')
+            counts[reason] = int(float(value))
+    assert counts, f"member {member}: no {family} in /metrics"
+    return counts
+
+
+def rejections_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    """The counters that moved, by how much."""
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+class Rejections:
+    """Asserts how one attack moved a member's rejection counters:
+        with Rejections(test, cluster, member, family, {"malformed": 1}, case): ...
+    Exactly the counters named move, by exactly that much."""
+
+    def __init__(self, test, cluster: "harness.Cluster", member: int, family: str,
+                 expected: dict[str, int], case: str):
+        self.test, self.c, self.member, self.family = test, cluster, member, family
+        self.expected, self.case = expected, case
+        self.delta: dict[str, int] = {}
+
+    def __enter__(self):
+        self.before = rejections(self.c, self.member, self.family)
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None:
+            return False
+        after = rejections(self.c, self.member, self.family)
+        self.delta = rejections_delta(self.before, after)
+        self.test.assertEqual(self.delta, self.expected,
+                              f"{self.case}: {self.family} on member {self.member}")
+        return False
+
+    def label(self) -> str:
+        """The counters that moved, for the results table."""
+        return ", ".join(f"{k} +{v}" for k, v in sorted(self.delta.items())) or "none"
 
 
 def rss_kib(pid: int) -> int:

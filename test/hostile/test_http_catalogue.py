@@ -16,12 +16,14 @@ import threading
 import time
 import unittest
 
-from hostile_common import (HealthChecker, RawConn, harness, print_table, record, rss_kib)
+from hostile_common import (HealthChecker, RawConn, Rejections, harness, print_table, record,
+                             rejections, rejections_delta, rss_kib)
 
 MAX_KEY = 256
 MAX_VALUE = 64 * 1024
 HEADER_TIMEOUT_S = 10.0  # http::Limits::header_timeout_ms; raftkvd has no flag for it
 MAX_OUTPUT = 16 << 20    # http::Limits::max_output_bytes
+REJECTED = "raftkv_http_rejected_total"
 
 
 def tearDownModule():  # noqa: N802 - unittest hook
@@ -42,12 +44,19 @@ class HttpCatalogue(harness.ClusterTestCase):
         return self.c.members[i].http_port
 
     # ---- helpers ----------------------------------------------------------
-    def expect_error(self, case: str, data: bytes, status: int, member: int = 0,
+    def counted(self, member: int, reason: str, case: str, n: int = 1) -> Rejections:
+        """Asserts that the block moves exactly the member's `reason` counter
+        of raftkv_http_rejected_total, by n (reason "": no counter moves)."""
+        return Rejections(self, self.c, member, REJECTED, {reason: n} if reason else {}, case)
+
+    def expect_error(self, case: str, data: bytes, status: int, reason: str, member: int = 0,
                      closes: bool = True, timeout: float = 5.0, half_close: bool = False,
                      note: str = "") -> harness.Response:
         """Sends data, expects exactly one error answer `status` with a JSON
-        body holding "error", then (closes=True) the server's close."""
-        with RawConn(self.port(member), timeout=timeout) as conn:
+        body holding "error", then (closes=True) the server's close, and the
+        member's /metrics counting it once under `reason`."""
+        with self.counted(member, reason, case) as rej, \
+                RawConn(self.port(member), timeout=timeout) as conn:
             conn.send(data)
             if half_close:
                 conn.sock.shutdown(socket.SHUT_WR)
@@ -64,7 +73,7 @@ class HttpCatalogue(harness.ClusterTestCase):
                 self.assertEqual(conn.buf, b"", f"{case}: bytes after the error answer")
             elapsed = time.monotonic() - t0
         ans = f"{status} {body['error']!r}" + (", closed" if closes else "")
-        record(case, ans + (f" ({note})" if note else ""))
+        record(case, ans + (f" ({note})" if note else "") + f"; counted: {rej.label()}")
         self.health.check(case)
         return r
 
@@ -78,24 +87,28 @@ class HttpCatalogue(harness.ClusterTestCase):
     # ---- malformed HTTP -----------------------------------------------------
     def test_01_non_http_bytes(self):
         tls_hello = bytes.fromhex("1603010200010001fc0303") + os.urandom(64)
-        self.expect_error("non-HTTP bytes (TLS ClientHello)", tls_hello, 400)
-        self.expect_error("non-HTTP bytes (binary garbage)", b"\x00\xff\x13\x37" * 64, 400)
+        self.expect_error("non-HTTP bytes (TLS ClientHello)", tls_hello, 400, "malformed")
+        self.expect_error("non-HTTP bytes (binary garbage)", b"\x00\xff\x13\x37" * 64, 400,
+                          "malformed")
 
     def test_02_invalid_method(self):
-        self.expect_error("invalid method token (FOO)", b"FOO /kv/a HTTP/1.1\r\n\r\n", 400)
+        self.expect_error("invalid method token (FOO)", b"FOO /kv/a HTTP/1.1\r\n\r\n", 400,
+                          "malformed")
         r = self.expect_error("known but unsupported method (PATCH /kv/a)",
                               b"PATCH /kv/a HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405,
+                              "method_not_allowed",
                               closes=False, note="keep-alive, Allow header")
         self.assertIn("allow", r.headers)
 
     def test_03_invalid_request_line(self):
-        self.expect_error("invalid request line (bad version)", b"GET /kv/a HTTX/1.1\r\n\r\n", 400)
+        self.expect_error("invalid request line (bad version)", b"GET /kv/a HTTX/1.1\r\n\r\n", 400,
+                          "malformed")
         self.expect_error("invalid request line (space in target)",
-                          b"GET /kv/a b HTTP/1.1\r\n\r\n", 400)
+                          b"GET /kv/a b HTTP/1.1\r\n\r\n", 400, "malformed")
         # llhttp reads a request line without a version as HTTP/0.9: it is
         # answered like any GET (here 404) and the connection closes.
         case = "request line without a version (HTTP/0.9 style)"
-        with RawConn(self.port(0)) as conn:
+        with self.counted(0, "", case), RawConn(self.port(0)) as conn:
             conn.send(b"GET /kv/never-written\r\n\r\n")
             r = conn.read_response()
             self.assertIsNotNone(r, case)
@@ -103,37 +116,40 @@ class HttpCatalogue(harness.ClusterTestCase):
             self.assertEqual(r.headers.get("connection", "").lower(), "close", case)
             self.expect_close_without_answer(conn, case)
         record(case, f"treated as HTTP/0.9: answered as a normal GET (404 {r.json()['error']!r}), "
-                     "closed")
+                     "closed; counted: none")
         self.health.check(case)
 
     def test_04_overlong_request_line(self):
         self.expect_error("request line over the limit (9000-byte URL)",
-                          b"GET /kv/" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414)
+                          b"GET /kv/" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414,
+                          "uri_too_long")
 
     def test_05_header_block_over_limit(self):
         self.expect_error("header block over the limit (one 20 KB header)",
-                          b"GET /status HTTP/1.1\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431)
+                          b"GET /status HTTP/1.1\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431,
+                          "header_too_large")
         hdrs = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 300) for i in range(60))
         self.expect_error("header block over the limit (60 x 300 B)",
-                          b"GET /status HTTP/1.1\r\n" + hdrs + b"\r\n", 431)
+                          b"GET /status HTTP/1.1\r\n" + hdrs + b"\r\n", 431, "header_too_large")
 
     def test_06_header_count_over_limit(self):
         hdrs = b"".join(b"X-H%d: 1\r\n" % i for i in range(70))
         self.expect_error("header count over the limit (70 headers)",
-                          b"GET /status HTTP/1.1\r\n" + hdrs + b"\r\n", 431)
+                          b"GET /status HTTP/1.1\r\n" + hdrs + b"\r\n", 431, "too_many_headers")
 
     def test_07_huge_content_length(self):
         # The body is never sent: the answer must come at once.
         t0 = time.monotonic()
         self.expect_error("Content-Length 10 GB (body not sent)",
                           b"PUT /kv/huge HTTP/1.1\r\nContent-Length: 10737418240\r\n\r\n", 413,
+                          "body_too_large",
                           timeout=3, note="at once, without the body")
         self.assertLess(time.monotonic() - t0, 3.0)
         self.assertEqual(self.c.get(0, b"huge").status, 404)
 
     def test_08_body_longer_than_declared(self):
         case = "body longer than declared (extra bytes = next request)"
-        with RawConn(self.port(1)) as conn:
+        with self.counted(1, "malformed", case) as rej, RawConn(self.port(1)) as conn:
             conn.send(b"PUT /kv/longer HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcdefg\r\n\r\n")
             r1 = conn.read_response()
             self.assertIsNotNone(r1, case)
@@ -144,12 +160,13 @@ class HttpCatalogue(harness.ClusterTestCase):
             self.assertIn("error", r2.json())
             self.expect_close_without_answer(conn, case)
         self.assertEqual(self.c.get(2, b"longer").body, b"abc")
-        record(case, f"200 for the declared 3 bytes, then 400 {r2.json()['error']!r}, closed")
+        record(case, f"200 for the declared 3 bytes, then 400 {r2.json()['error']!r}, closed; "
+                     f"counted: {rej.label()}")
         self.health.check(case)
 
     def test_09_body_shorter_than_declared(self):
         case = "body shorter than declared, then client EOF"
-        with RawConn(self.port(0)) as conn:
+        with self.counted(0, "malformed", case) as rej, RawConn(self.port(0)) as conn:
             conn.send(b"PUT /kv/shorter HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123456789")
             # The server waits for the rest (idle timeout 60 s mid-body): no answer yet.
             self.assertIsNone(conn.read_response(timeout=1.0), case)
@@ -161,47 +178,53 @@ class HttpCatalogue(harness.ClusterTestCase):
             self.expect_close_without_answer(conn, case)
         self.assertEqual(self.c.get(0, b"shorter").status, 404)
         record(case, f"no answer while waiting; on EOF 400 {r.json()['error']!r}, closed; "
-                     "not applied (mid-body 408 after the 60 s idle timeout not tested)")
+                     "not applied (mid-body 408 after the 60 s idle timeout not tested); "
+                     f"counted: {rej.label()}")
         self.health.check(case)
 
     def test_10_bad_chunked(self):
         self.expect_error("bad chunked encoding (non-hex size)",
-                          b"PUT /kv/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n", 400)
+                          b"PUT /kv/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n", 400,
+                          "bad_chunked")
         self.expect_error("bad chunked encoding (size/data mismatch)",
                           b"PUT /kv/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          b"2\r\nabcdef\r\n0\r\n\r\n", 400)
+                          b"2\r\nabcdef\r\n0\r\n\r\n", 400, "bad_chunked")
         self.expect_error("Content-Length with chunked (smuggling)",
                           b"PUT /kv/ch HTTP/1.1\r\nContent-Length: 5\r\n"
-                          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
+                          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "malformed")
         self.expect_error("duplicate Content-Length",
                           b"PUT /kv/ch HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-                          400)
+                          400, "malformed")
         big = b"%x\r\n" % (MAX_VALUE + 8192) + b"x" * (MAX_VALUE + 8192) + b"\r\n0\r\n\r\n"
         self.expect_error("chunked body over the limit",
-                          b"PUT /kv/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + big, 413)
+                          b"PUT /kv/ch HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + big, 413,
+                          "body_too_large")
         self.assertEqual(self.c.get(1, b"ch").status, 404)
 
     # ---- API-level validation ---------------------------------------------
     def test_11_invalid_percent_encoding(self):
         self.expect_error("invalid percent-encoding in key (/kv/%zz)",
-                          b"GET /kv/%zz HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"GET /kv/%zz HTTP/1.1\r\n\r\n", 400, "bad_percent_encoding", closes=False)
         self.expect_error("invalid percent-encoding in query (/get?key=%G1)",
-                          b"GET /get?key=%G1 HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"GET /get?key=%G1 HTTP/1.1\r\n\r\n", 400, "bad_percent_encoding",
+                          closes=False)
         self.expect_error("truncated percent-encoding (PUT /kv/a%4)",
-                          b"PUT /kv/a%4 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400, closes=False)
+                          b"PUT /kv/a%4 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400,
+                          "bad_percent_encoding", closes=False)
 
     def test_12_empty_key(self):
         self.expect_error("empty key (PUT /kv/)",
-                          b"PUT /kv/ HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400, closes=False)
-        self.expect_error("empty key (GET /get?key=)", b"GET /get?key= HTTP/1.1\r\n\r\n", 400,
+                          b"PUT /kv/ HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400, "empty_key",
                           closes=False)
+        self.expect_error("empty key (GET /get?key=)", b"GET /get?key= HTTP/1.1\r\n\r\n", 400,
+                          "empty_key", closes=False)
 
     def test_13_key_over_limit(self):
         ok = self.c.put(1, b"k" * MAX_KEY, b"edge")
         self.assertEqual(ok.status, 200, ok)
         self.expect_error(f"key over the limit ({MAX_KEY + 1} B, --max-key-bytes {MAX_KEY})",
                           b"PUT /kv/" + b"k" * (MAX_KEY + 1) +
-                          b" HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 413, closes=False,
+                          b" HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 413, "key_too_large", closes=False,
                           note=f"{MAX_KEY} B accepted")
         self.assertEqual(self.c.get(2, b"k" * MAX_KEY).body, b"edge")
 
@@ -210,7 +233,7 @@ class HttpCatalogue(harness.ClusterTestCase):
         self.assertEqual(ok.status, 200, ok)
         self.expect_error(f"value over the limit ({MAX_VALUE + 1} B)",
                           b"PUT /kv/bigval2 HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (MAX_VALUE + 1)
-                          + b"v" * (MAX_VALUE + 1), 413, closes=False,
+                          + b"v" * (MAX_VALUE + 1), 413, "value_too_large", closes=False,
                           note=f"{MAX_VALUE} B accepted")
         self.assertEqual(self.c.get(1, b"bigval2").status, 404)
         self.assertEqual(self.c.get(2, b"bigval").body, b"v" * MAX_VALUE)
@@ -219,6 +242,14 @@ class HttpCatalogue(harness.ClusterTestCase):
         keys = [b"\x00", b"a\x00b", bytes(range(1, 256)), b"\xff\xfe/\x00?#&=+% ",
                 b"\r\nHost: evil\r\n"]
         value = bytes(range(256)) * 4 + b"\x00\x00\r\n\r\n"
+        with self.counted(0, "", "binary round trip"):
+            self.binary_round_trip(keys, value)
+        record("NUL and binary bytes in keys (percent-encoded) and values",
+               f"200; {len(keys)} keys round-trip exactly via /kv, /get and stale reads; "
+               "counted: none")
+        self.health.check("binary round trip")
+
+    def binary_round_trip(self, keys: list[bytes], value: bytes) -> None:
         for i, k in enumerate(keys):
             r = self.c.put(i % 3, k, value + k)
             self.assertEqual(r.status, 200, (k, r))
@@ -229,34 +260,35 @@ class HttpCatalogue(harness.ClusterTestCase):
             self.assertEqual((r.status, r.body), (200, value + k), k)
             r = self.c.get(i % 3, k, stale="true")
             self.assertEqual(r.status, 200, k)
-        record("NUL and binary bytes in keys (percent-encoded) and values",
-               f"200; {len(keys)} keys round-trip exactly via /kv, /get and stale reads")
-        self.health.check("binary round trip")
 
     def test_16_duplicate_conflicting_params(self):
         self.expect_error("duplicated parameter (prev=a&prev=b)",
                           b"PUT /kv/dup?prev=a&prev=b HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400,
-                          closes=False)
+                          "duplicate_parameter", closes=False)
         self.expect_error("conflicting parameters (prev + prev_exists)",
                           b"PUT /kv/dup?prev=a&prev_exists=false HTTP/1.1\r\n"
-                          b"Content-Length: 1\r\n\r\nx", 400, closes=False)
+                          b"Content-Length: 1\r\n\r\nx", 400, "conflicting_parameters", closes=False)
         self.expect_error("prev_exists=true (only false allowed)",
                           b"PUT /kv/dup?prev_exists=true HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
-                          400, closes=False)
+                          400, "invalid_parameter", closes=False)
         self.expect_error("duplicated parameter (stale=true&stale=false)",
-                          b"GET /kv/dup?stale=true&stale=false HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"GET /kv/dup?stale=true&stale=false HTTP/1.1\r\n\r\n", 400,
+                          "duplicate_parameter", closes=False)
         self.expect_error("duplicated parameter (/get?key=a&key=b)",
-                          b"GET /get?key=a&key=b HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"GET /get?key=a&key=b HTTP/1.1\r\n\r\n", 400, "duplicate_parameter",
+                          closes=False)
         self.assertEqual(self.c.get(0, b"dup").status, 404)
 
     def test_17_unknown_param_on_write(self):
         self.expect_error("unknown parameter on a write (PUT ?ttl=5)",
                           b"PUT /kv/unk?ttl=5 HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", 400,
-                          closes=False)
+                          "unknown_parameter", closes=False)
         self.expect_error("unknown parameter on a write (/set?...&foo=1)",
-                          b"GET /set?key=unk&value=x&foo=1 HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"GET /set?key=unk&value=x&foo=1 HTTP/1.1\r\n\r\n", 400,
+                          "unknown_parameter", closes=False)
         self.expect_error("unknown parameter on DELETE (?recursive=true)",
-                          b"DELETE /kv/unk?recursive=true HTTP/1.1\r\n\r\n", 400, closes=False)
+                          b"DELETE /kv/unk?recursive=true HTTP/1.1\r\n\r\n", 400,
+                          "unknown_parameter", closes=False)
         self.assertEqual(self.c.get(1, b"unk").status, 404)
 
     # ---- connection-level attacks --------------------------------------------
@@ -277,6 +309,8 @@ class HttpCatalogue(harness.ClusterTestCase):
                 r = conn.read_response()
                 self.assertIsNotNone(r, f"{case}: connection {len(held)} under the limit refused")
                 self.assertEqual(r.status, 200)
+            # Read through a held connection: the member refuses new ones.
+            before = rejections(c2, 1, REJECTED, conn=held[0])
             refused = 0
             for _ in range(5):
                 with RawConn(port) as extra:
@@ -287,9 +321,11 @@ class HttpCatalogue(harness.ClusterTestCase):
             # The other members are unaffected.
             self.assertEqual(c2.request(0, "GET", "/status").status, 200)
             self.assertEqual(c2.put(2, b"during", b"flood").status, 200)
-            # Held connections still work.
+            # Held connections still work, and the member counted each refusal.
             held[0].send(b"GET /status HTTP/1.1\r\n\r\n")
             self.assertEqual(held[0].read_response().status, 200)
+            delta = rejections_delta(before, rejections(c2, 1, REJECTED, conn=held[0]))
+            self.assertEqual(delta, {"connection_limit": refused}, case)
         finally:
             for conn in held:
                 conn.close()
@@ -300,13 +336,15 @@ class HttpCatalogue(harness.ClusterTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(c2.get(1, b"after").body, b"ok")
         record(case, f"{limit} accepted; next {refused} accepted and closed at once "
-                     "(no answer); other members unaffected; answers again once they close")
+                     "(no answer); other members unaffected; answers again once they close; "
+                     f"counted: connection_limit +{refused}")
         self.health.check(case)
 
     def test_19_slowloris(self):
         case = "slowloris (headers trickled 1 byte / 0.5 s)"
         request = b"GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100
-        with RawConn(self.port(2), timeout=HEADER_TIMEOUT_S + 5) as conn:
+        with self.counted(2, "header_timeout", case) as rej, \
+                RawConn(self.port(2), timeout=HEADER_TIMEOUT_S + 5) as conn:
             t0 = time.monotonic()
             deadline = t0 + HEADER_TIMEOUT_S + 5
             answered = None
@@ -326,7 +364,7 @@ class HttpCatalogue(harness.ClusterTestCase):
             self.assertLess(elapsed, HEADER_TIMEOUT_S + 3, case)
             self.expect_close_without_answer(conn, case)
         record(case, f"408 {answered.json()['error']!r} after {elapsed:.1f}s "
-                     "(header timeout 10 s, not extended by trickling), closed")
+                     f"(header timeout 10 s, not extended by trickling), closed; counted: {rej.label()}")
         self.health.check(case)
 
     def test_20_client_never_reads(self):
@@ -334,6 +372,7 @@ class HttpCatalogue(harness.ClusterTestCase):
         m = 0
         pid = self.c.members[m].proc.pid
         self.assertEqual(self.c.put(m, b"bigval", b"v" * MAX_VALUE).status, 200)
+        before = rejections(self.c, m, REJECTED)
         rss0 = rss_kib(pid)
         # Stale reads are answered at once, so answers pile up in the
         # server's output; padding makes the requests fill the socket buffers
@@ -379,8 +418,11 @@ class HttpCatalogue(harness.ClusterTestCase):
         self.assertIn("does not read", self.c.log_text(m), case)
         grew = peak - rss0
         self.assertLess(grew, 3 * (MAX_OUTPUT >> 10) + 65536, f"{case}: RSS grew {grew} KiB")
+        delta = rejections_delta(before, rejections(self.c, m, REJECTED))
+        self.assertEqual(delta, {"output_buffer_overflow": 1}, case)
         record(case, f"reset after {sent} pipelined 64 KiB GETs sent without reading "
-                     f"(queued output over 16 MiB; WARN logged); RSS +{grew >> 10} MiB")
+                     f"(queued output over 16 MiB; WARN logged); RSS +{grew >> 10} MiB; "
+                     "counted: output_buffer_overflow +1")
         self.health.check(case)
 
     def test_21_pipelined_in_order(self):
@@ -402,7 +444,7 @@ class HttpCatalogue(harness.ClusterTestCase):
             else:
                 reqs.append(b"GET /status HTTP/1.1\r\n\r\n")
                 expect.append(("status", k, None))
-        with RawConn(self.port(follower), timeout=30) as conn:
+        with self.counted(follower, "", case), RawConn(self.port(follower), timeout=30) as conn:
             sender = threading.Thread(target=conn.send, args=(b"".join(reqs),), daemon=True)
             sender.start()
             state: dict = {}
@@ -423,7 +465,8 @@ class HttpCatalogue(harness.ClusterTestCase):
                 elif kind == "status":
                     self.assertIn("term", r.json())
             sender.join(timeout=10)
-        record(case, f"{n} requests (PUT, GET, /status) on a follower: all 200/404, in order")
+        record(case, f"{n} requests (PUT, GET, /status) on a follower: all 200/404, in order; "
+                     "counted: none")
         self.health.check(case)
 
 
