@@ -135,12 +135,62 @@ void unlink(uv_loop_t* loop, Token token, const std::string& path, Callback done
   submitted(request, uv_fs_unlink(loop, &request->fs, path.c_str(), on_fs_done));
 }
 
+void ftruncate(uv_loop_t* loop, Token token, uv_file fd, std::int64_t size, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  submitted(request, uv_fs_ftruncate(loop, &request->fs, fd, size, on_fs_done));
+}
+
 void defer(uv_loop_t* loop, Token token, std::int64_t result, Callback done) {
   Request* request = make_request(loop, std::move(token), std::move(done));
   request->deferred_result = result;
   // A no-op threadpool job: its after-callback runs on the loop later.
   const int rc = uv_queue_work(loop, &request->work, work_nothing, on_deferred);
   if (rc < 0) complete(request, rc);  // only on a stopped loop; nothing better to do
+}
+
+struct Timer::Handle {
+  uv_timer_t timer{};
+  std::function<void()> done;
+  bool pending = false;
+};
+
+void Timer::start(std::uint64_t delay_ms, std::function<void()> done) {
+  if (handle_ == nullptr) {
+    handle_ = new Handle;
+    uv_timer_init(loop_, &handle_->timer);
+    handle_->timer.data = handle_;
+  }
+  handle_->done = std::move(done);
+  handle_->pending = true;
+  uv_timer_start(
+      &handle_->timer,
+      [](uv_timer_t* timer) {
+        auto* handle = static_cast<Handle*>(timer->data);
+        handle->pending = false;
+        // Moved out first: `done` may start the timer again.
+        std::function<void()> run = std::move(handle->done);
+        if (run) run();
+      },
+      delay_ms, 0);
+}
+
+void Timer::stop() {
+  if (handle_ == nullptr) return;
+  uv_timer_stop(&handle_->timer);
+  handle_->pending = false;
+  handle_->done = nullptr;
+}
+
+bool Timer::pending() const {
+  return handle_ != nullptr && handle_->pending;
+}
+
+void Timer::close() {
+  if (handle_ == nullptr) return;
+  stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&handle_->timer),
+           [](uv_handle_t* timer) { delete static_cast<Handle*>(timer->data); });
+  handle_ = nullptr;
 }
 
 }  // namespace raftkv::storage::fs

@@ -34,8 +34,33 @@ void close(uv_loop_t* loop, Token token, uv_file fd, Callback done);
 void rename(uv_loop_t* loop, Token token, const std::string& from, const std::string& to,
             Callback done);
 void unlink(uv_loop_t* loop, Token token, const std::string& path, Callback done);
+// Cuts the file at `size` (a write that failed half way is undone).
+void ftruncate(uv_loop_t* loop, Token token, uv_file fd, std::int64_t size, Callback done);
 
 // Runs `done(result)` on the loop in a later iteration (never re-entrantly).
 void defer(uv_loop_t* loop, Token token, std::int64_t result, Callback done);
+
+// A restartable one-shot timer owned by one object. The libuv handle is
+// created on the first start() (a Timer never started needs no loop
+// iteration to go away) and closed by close() or the destructor; the loop
+// frees it.
+class Timer {
+ public:
+  explicit Timer(uv_loop_t* loop) : loop_(loop) {}
+  ~Timer() { close(); }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  // Runs `done` on the loop after `delay_ms` (replacing a pending run).
+  void start(std::uint64_t delay_ms, std::function<void()> done);
+  void stop();
+  bool pending() const;
+  void close();
+
+ private:
+  struct Handle;
+  uv_loop_t* loop_;
+  Handle* handle_ = nullptr;
+};
 
 }  // namespace raftkv::storage::fs

@@ -24,15 +24,28 @@
 //   (field notes 3.2).
 //
 // Failure modes
-//   - A step fails (ENOSPC, EIO, ...): the Wal enters the failed state. The
-//     in-flight batch and every pending write fail with that error, and so
-//     does every later write, at once (in a later loop iteration). Nothing
-//     is retried: after a failed fdatasync the page cache may have dropped
-//     the dirty pages, so a retry could "succeed" without the data
-//     (fsyncgate). Durable data is never touched again; a partial record at
-//     the tail is cut off by recovery at the next open as a torn tail.
-//     Seam: a later recover_after_failure() can close the files, re-run
-//     recover_dir() and resume with a fresh layout once space returns.
+//   - Out of space (ENOSPC or EDQUOT) on a step that only hands bytes or
+//     names to the kernel -- an open or create, a write, a rename -- and
+//     before any fdatasync of those bytes: the disk-full state. A segment
+//     write is cut back (ftruncate) to where it started, which every
+//     earlier batch made durable, so no partial record stays and its
+//     blocks are given back. The same step is then retried after
+//     full_retry_first_ms, doubling up to full_retry_max_ms, until it goes
+//     through; the rest of the batch follows and its callbacks run as
+//     usual. Nothing is failed meanwhile: writes queue in `pending_`, the
+//     daemon sees disk_full() and refuses new client writes itself. Safe
+//     because nothing of the batch was ever reported written: the kernel
+//     refused the bytes, so no page the page cache might drop unsynced is
+//     involved (unlike a failed fdatasync, below).
+//   - Any other failure (EIO anywhere, ENOSPC from fdatasync or fsync, a
+//     failed close): the Wal enters the failed state. The in-flight batch
+//     and every pending write fail with that error, and so does every later
+//     write, at once (in a later loop iteration). Nothing is retried: after
+//     a failed fdatasync the page cache may have dropped the dirty pages,
+//     so a retry could "succeed" without the data (fsyncgate). Durable data
+//     is never touched again; a partial record at the tail is cut off by
+//     recovery at the next open as a torn tail. The daemon stops (exit 1)
+//     and recovers from what is on disk when restarted.
 //   - The process dies mid-batch: recovery sees a torn tail (repaired), an
 //     empty new segment (removed) or a leftover hardstate.tmp (removed);
 //     unlinks of obsolete segments are made durable before any record that
@@ -74,7 +87,15 @@ int lock_dir(const std::string& dir, std::string* error) {
 }
 
 std::string describe(int status) {
+  // libuv has no name for some errnos (EDQUOT): strerror and the errno
+  // name then.
+  if (status == -EDQUOT) return errno_text(status) + " (EDQUOT)";
   return std::string(uv_strerror(status)) + " (" + uv_err_name(status) + ")";
+}
+
+// libuv errors are -errno on Unix.
+bool out_of_space(std::int64_t status) {
+  return status == -ENOSPC || status == -EDQUOT;
 }
 
 }  // namespace
@@ -120,7 +141,8 @@ Wal::Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int a
       active_fd_(active_fd),
       segment_firsts_(layout.segment_firsts),
       active_bytes_(layout.last_segment_bytes),
-      pending_(layout.last_index, layout.first_writable) {
+      pending_(layout.last_index, layout.first_writable),
+      retry_timer_(loop) {
   for (std::size_t i = 0; i < layout.segment_firsts.size(); ++i) {
     segment_bytes_[layout.segment_firsts[i]] = layout.segment_bytes[i];
   }
@@ -198,6 +220,7 @@ void Wal::reject(Done done, int status) {
 
 void Wal::start_flush() {
   in_flight_ = true;
+  batch_started_ms_ = uv_now(loop_);
   flight_dones_ = std::move(pending_dones_);
   pending_dones_.clear();
   PendingBatch batch = std::move(pending_);
@@ -223,6 +246,7 @@ void Wal::add_hard_state_steps(const pb::HardState& state) {
   const std::string path = join_path(dir_, kHardStateName);
   steps_.push_back([this, tmp](fs::Callback next) {
     step_what_ = tmp + ": open";
+    step_retryable_ = true;
     fs::open(loop_, alive_, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644,
              [this, next](std::int64_t fd) {
                if (fd >= 0) tmp_fd_ = static_cast<int>(fd);
@@ -231,6 +255,7 @@ void Wal::add_hard_state_steps(const pb::HardState& state) {
   });
   steps_.push_back([this, tmp, bytes = encode_hard_state(state)](fs::Callback next) {
     step_what_ = tmp + ": write";
+    step_retryable_ = true;  // rewritten whole at offset 0 on a retry
     metrics_.bytes_written += bytes.size();
     fs::write_all(loop_, alive_, tmp_fd_, bytes, 0, std::move(next));
   });
@@ -238,6 +263,7 @@ void Wal::add_hard_state_steps(const pb::HardState& state) {
   add_close(&tmp_fd_, tmp);
   steps_.push_back([this, tmp, path](fs::Callback next) {
     step_what_ = tmp + ": rename";
+    step_retryable_ = true;
     fs::rename(loop_, alive_, tmp, path, [this, next](std::int64_t result) {
       if (result >= 0) ++metrics_.hard_state_writes;
       next(result);
@@ -295,6 +321,7 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
   steps_.push_back([this, first](fs::Callback next) {
     const std::string path = segment_path(first);
     step_what_ = path + ": create";
+    step_retryable_ = true;
     // O_EXCL: an existing file of that name would be a bug; never clobber.
     fs::open(loop_, alive_, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644,
              [this, first, next](std::int64_t fd) {
@@ -313,11 +340,21 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
   add_sync(&dir_fd_, dir_, true);
 }
 
+// The step keeps its bytes: a retry after running out of space writes them
+// again.
 void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
-  steps_.push_back([this, offset, bytes = std::move(bytes)](fs::Callback next) mutable {
+  steps_.push_back([this, offset, bytes = std::move(bytes)](fs::Callback next) {
     step_what_ = segment_path(segment_firsts_.back()) + ": write";
+    step_retryable_ = true;
     const std::size_t size = bytes.size();
-    auto after = [this, size, next](std::int64_t result) {
+    const auto at = static_cast<std::int64_t>(offset);
+    auto after = [this, size, at, next](std::int64_t result) {
+      if (out_of_space(result)) {
+        // Undo the part that went in: the file ends where this write began.
+        fs::ftruncate(loop_, alive_, active_fd_, at,
+                      [result, next](std::int64_t cut) { next(cut < 0 ? cut : result); });
+        return;
+      }
       if (result >= 0) {
         active_bytes_ += size;
         segment_bytes_[segment_firsts_.back()] += size;
@@ -326,15 +363,23 @@ void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
       }
       next(result);
     };
-    const auto at = static_cast<std::int64_t>(offset);
-    if (const int err = std::exchange(faults_.fail_next_write, 0); err != 0) {
-      bytes.resize(size / 2);
-      fs::write_all(loop_, alive_, active_fd_, std::move(bytes), at,
-                    [this, err, next](std::int64_t) { fs::defer(loop_, alive_, -err, next); });
+    if (const int err = take_write_fault(); err != 0) {
+      fs::write_all(loop_, alive_, active_fd_, bytes.substr(0, size / 2), at,
+                    [after, err](std::int64_t) { after(-err); });
       return;
     }
-    fs::write_all(loop_, alive_, active_fd_, std::move(bytes), at, std::move(after));
+    fs::write_all(loop_, alive_, active_fd_, bytes, at, std::move(after));
   });
+}
+
+int Wal::take_write_fault() {
+  const int err = faults_.fail_next_write;
+  if (err == 0) return 0;
+  if (--faults_.fail_write_times <= 0) {
+    faults_.fail_next_write = 0;
+    faults_.fail_write_times = 1;
+  }
+  return err;
 }
 
 void Wal::add_sync(const int* fd, const std::string& what, bool directory) {
@@ -369,12 +414,52 @@ void Wal::add_close(int* fd, const std::string& what) {
 
 void Wal::run_next_step() {
   if (steps_.empty()) return finish_batch();
-  Step step = std::move(steps_.front());
+  current_step_ = std::move(steps_.front());
   steps_.pop_front();
-  step([this](std::int64_t result) {
+  run_current_step();
+}
+
+void Wal::run_current_step() {
+  step_retryable_ = false;
+  current_step_([this](std::int64_t result) {
+    if (result < 0 && step_retryable_ && out_of_space(result)) {
+      return wait_for_space(static_cast<int>(result));
+    }
     if (result < 0) return fail(static_cast<int>(result));
+    if (disk_full_) leave_disk_full();
     run_next_step();
   });
+}
+
+// Logged once per episode (WARN in, INFO out), not once per retry.
+void Wal::wait_for_space(int status) {
+  if (closing_) return fail(status);  // nobody is left to wait for space
+  const std::uint64_t now = uv_now(loop_);
+  if (!disk_full_) {
+    disk_full_ = true;
+    full_status_ = status;
+    full_since_ms_ = now;
+    retry_delay_ms_ = options_.full_retry_first_ms;
+    ++full_metrics_.episodes;
+    RKV_WARN("storage",
+             "%s: %s: disk full; the write waits and is retried (every %llu ms, backing off to "
+             "%llu ms) until space returns; nothing is acknowledged meanwhile",
+             step_what_.c_str(), describe(status).c_str(),
+             static_cast<unsigned long long>(options_.full_retry_first_ms),
+             static_cast<unsigned long long>(options_.full_retry_max_ms));
+  } else {
+    retry_delay_ms_ = std::min(retry_delay_ms_ * 2, options_.full_retry_max_ms);
+  }
+  ++full_metrics_.retries;
+  retry_timer_.start(retry_delay_ms_, [this] { run_current_step(); });
+}
+
+void Wal::leave_disk_full() {
+  disk_full_ = false;
+  const std::uint64_t spent = uv_now(loop_) - full_since_ms_;
+  full_metrics_.full_ms += spent;
+  RKV_INFO("storage", "%s: space is back: the log resumed after %llu ms of disk full", dir_.c_str(),
+           static_cast<unsigned long long>(spent));
 }
 
 void Wal::finish_batch() {
@@ -403,6 +488,7 @@ void Wal::finish_batch() {
 
 void Wal::fail(int status) {
   failed_ = true;
+  disk_full_ = false;
   failure_status_ = status;
   failure_ = step_what_ + ": " + describe(status);
   RKV_ERROR("storage", "%s; the log refuses all further writes", failure_.c_str());
@@ -422,10 +508,17 @@ void Wal::fail(int status) {
 void Wal::close(std::function<void()> done) {
   closing_ = true;
   close_done_ = std::move(done);
+  if (retry_timer_.pending()) {
+    // Do not wait for space that may never come: the batch fails (its
+    // callbacks get the out-of-space error) and fail() starts the close.
+    retry_timer_.stop();
+    return fail(full_status_);
+  }
   if (!in_flight_) start_close();
 }
 
 void Wal::start_close() {
+  retry_timer_.close();
   for (int* fd : {&tmp_fd_, &active_fd_, &dir_fd_}) {
     if (*fd >= 0) closing_fds_.push_back(std::exchange(*fd, -1));
   }

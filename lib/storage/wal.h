@@ -51,6 +51,11 @@ struct WalOptions {
   // A segment is closed and a new one started once the next record would
   // take it past this size (a segment always holds at least one record).
   std::uint64_t segment_bytes = 64ull << 20;
+  // Out of space (ENOSPC, EDQUOT) on a write, create or rename: the step is
+  // retried after this delay, doubled after each failed retry up to the
+  // maximum, until it goes through (see "Failure modes" in wal.cc).
+  std::uint64_t full_retry_first_ms = 100;
+  std::uint64_t full_retry_max_ms = 2000;
 };
 
 // Test-only fault injection (positive errno values; 0 = off). Each fires
@@ -59,8 +64,18 @@ struct WalFaults {
   // Writes the first half of the next segment write for real, then reports
   // this error: a realistic partial write that recovery must treat as torn.
   int fail_next_write = 0;
+  // How many segment writes in a row fail_next_write fails (retries of a
+  // write that ran out of space count).
+  int fail_write_times = 1;
   // Reports this error instead of running the next segment fdatasync.
   int fail_next_sync = 0;
+};
+
+// The disk-full state (out of space on a write; see wal.cc).
+struct DiskFullMetrics {
+  std::uint64_t episodes = 0;  // times the log entered the state
+  std::uint64_t retries = 0;   // retries of a step that ran out of space
+  std::uint64_t full_ms = 0;   // time spent in finished episodes
 };
 
 class Wal {
@@ -115,12 +130,24 @@ class Wal {
   void reset(std::uint64_t snapshot_index, Done done);
 
   // Finishes queued and in-flight writes, closes the files (releasing the
-  // lock), then runs `done` on the loop. Call once.
+  // lock), then runs `done` on the loop. Call once. A batch waiting for
+  // disk space is not waited for: it fails with the out-of-space error.
   void close(std::function<void()> done);
 
   const WalMetrics& metrics() const { return metrics_; }
-  // True once a write or sync failed; the Wal then refuses all writes
-  // (never acknowledge after a failed fsync: the fsyncgate lesson).
+  const DiskFullMetrics& disk_full_metrics() const { return full_metrics_; }
+  // True while a step that ran out of space waits for its retry; writes are
+  // then queued (and acknowledged once space returns), never failed.
+  bool disk_full() const { return disk_full_; }
+  // When (uv_now) the batch in flight started, or nothing when the log is
+  // idle: how long the disk has kept this member's writes waiting.
+  std::optional<std::uint64_t> in_flight_since_ms() const {
+    if (!in_flight_) return std::nullopt;
+    return batch_started_ms_;
+  }
+  // True once a write or sync failed other than for lack of space; the Wal
+  // then refuses all writes (never acknowledge after a failed fsync: the
+  // fsyncgate lesson).
   bool failed() const { return failed_; }
   // Why, e.g. "DIR/00000000000000000001.wal: write: no space left on device (ENOSPC)".
   const std::string& failure() const { return failure_; }
@@ -152,6 +179,10 @@ class Wal {
   void add_sync(const int* fd, const std::string& what, bool directory);
   void add_close(int* fd, const std::string& what);
   void run_next_step();
+  void run_current_step();
+  void wait_for_space(int status);
+  void leave_disk_full();
+  int take_write_fault();
   void finish_batch();
   void fail(int status);
   void reject(Done done, int status);
@@ -179,7 +210,17 @@ class Wal {
   std::vector<Queued> flight_dones_;
   BatchPlan plan_;
   std::deque<Step> steps_;
-  std::string step_what_;  // "FILE: operation" of the running step
+  Step current_step_;
+  std::string step_what_;        // "FILE: operation" of the running step
+  bool step_retryable_ = false;  // the running step may be retried when out of space
+  std::uint64_t batch_started_ms_ = 0;
+
+  bool disk_full_ = false;
+  int full_status_ = 0;  // the out-of-space error being waited out
+  std::uint64_t full_since_ms_ = 0;
+  std::uint64_t retry_delay_ms_ = 0;
+  fs::Timer retry_timer_;
+  DiskFullMetrics full_metrics_;
 
   bool failed_ = false;
   int failure_status_ = 0;

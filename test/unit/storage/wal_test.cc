@@ -214,7 +214,8 @@ TEST_CASE("a failed write fails everything not yet durable, then every later wri
   REQUIRE(write_now(loop, *wal, hard_state(1, 1), entries(1, 3, 1)) == 0);
 
   SECTION("write error (partial write on disk)") {
-    wal->faults_for_testing().fail_next_write = ENOSPC;
+    // EIO: out of space is retried instead (wal_disk_full_test.cc).
+    wal->faults_for_testing().fail_next_write = EIO;
   }
   SECTION("fdatasync error") {
     wal->faults_for_testing().fail_next_sync = EIO;
