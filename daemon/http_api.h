@@ -66,6 +66,7 @@ class HttpApi {
   void append_storage_metrics(std::string& out) const;
   void append_transport_metrics(std::string& out) const;
   void append_membership_metrics(std::string& out) const;
+  void append_disk_metrics(std::string& out) const;
   void append_snapshot_metrics(std::string& out) const;
   void append_http_metrics(std::string& out) const;
 

@@ -43,7 +43,13 @@ RequestStatus status_of(kv::ApplyOutcome outcome) {
 
 RaftNode::RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<storage::Wal> wal,
                    storage::RecoveredState recovered, kv::StateMachine state)
-    : loop_(loop), config_(config), wal_(std::move(wal)), state_machine_(std::move(state)) {
+    : loop_(loop),
+      config_(config),
+      wal_(std::move(wal)),
+      state_machine_(std::move(state)),
+      // Stuck past one election timeout; a failed hand-off is retried once
+      // the core has abandoned it (one election timeout) and a margin.
+      disk_watchdog_(config.election_timeout_ms, 2 * config.election_timeout_ms) {
   restore_snapshot_state(recovered);
   membership_ = make_membership_view(recovered);
   core::PersistentState persistent;
@@ -55,6 +61,7 @@ RaftNode::RaftNode(uv_loop_t* loop, const DaemonConfig& config, std::unique_ptr<
   transport::TransportOptions transport_options;
   std::vector<transport::Peer> peers = initial_peers();
   transport_options.accept_unknown_peers = membership_->accepts_unknown_peers();
+  transport_options.cluster_secret = config_.cluster_secret;
   transport_ = std::make_unique<transport::Transport>(
       loop_, config_.node_id, std::move(peers), transport_options, [this](pb::Message&& message) {
         if (!shutting_down_) on_peer_message(std::move(message));
@@ -115,6 +122,7 @@ void RaftNode::tick() {
   transfers_.on_tick(now_ms(), soft_state_);
   metrics_.requests_timed_out += changes_.expire(now_ms());
   sync_peers();
+  watch_disk();
 }
 
 std::uint64_t RaftNode::now_ms() const {
@@ -146,6 +154,11 @@ void RaftNode::submit_write(pb::KvCommand command, RequestCallback done) {
     return;
   }
   if (const char* why = not_serving_reason()) {
+    done({RequestStatus::kUnavailable, 0, why});
+    return;
+  }
+  if (const char* why = disk_watchdog_.refusal()) {
+    disk_watchdog_.count_refusal();
     done({RequestStatus::kUnavailable, 0, why});
     return;
   }
@@ -181,6 +194,9 @@ void RaftNode::linearizable_read(RequestCallback done) {
 
 void RaftNode::process_ready() {
   while (core_->has_ready()) handle_ready(core_->ready());
+  // Out before the loop polls again: a follower's forwarded write or a
+  // read round must not wait for the next wake-up (issue 7).
+  transport_->flush();
 }
 
 void RaftNode::handle_ready(core::Ready ready) {
@@ -219,7 +235,7 @@ void RaftNode::persist(core::Ready& ready) {
 
 void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status) {
   if (status != 0) {
-    fail(std::string("write-ahead log write failed: ") + uv_strerror(status));
+    fail("write-ahead log failed: " + wal_->failure());
     return;
   }
   writes_completed_ = seq;

@@ -33,6 +33,7 @@
 
 #include "core/core.h"
 #include "daemon/config.h"
+#include "daemon/disk_watchdog.h"
 #include "daemon/leader_transfers.h"
 #include "daemon/membership.h"
 #include "daemon/pending_requests.h"
@@ -145,6 +146,7 @@ class RaftNode {
   const transport::SnapshotReceiver& snapshot_receiver() const { return *receiver_; }
   std::size_t snapshot_sends_in_progress() const { return senders_.size(); }
   const DaemonConfig& config() const { return config_; }
+  const DiskWatchdog& disk_watchdog() const { return disk_watchdog_; }
   // Set when the disk failed: the member no longer acknowledges anything.
   const std::string& fatal_error() const { return fatal_error_; }
 
@@ -199,6 +201,9 @@ class RaftNode {
   void install_snapshot(const pb::SnapshotMeta& meta);
   void persist_snapshot(core::Ready& ready);
   void close_snapshots(std::function<void()> done);
+  // raft_node_disk.cc
+  void watch_disk();
+  core::NodeId handoff_target(const core::Status& status) const;
   // raft_node_membership.cc
   std::unique_ptr<MembershipView> make_membership_view(
       const storage::RecoveredState& recovered) const;
@@ -245,6 +250,7 @@ class RaftNode {
 
   PendingRequests pending_;
   LeaderTransfers transfers_;
+  DiskWatchdog disk_watchdog_;
   ReadsAwaitingApply reads_awaiting_apply_;
   std::uint64_t request_id_base_ = 0;
   std::uint64_t request_counter_ = 0;

@@ -71,6 +71,7 @@ void HttpApi::append_storage_metrics(std::string& out) const {
           static_cast<double>(wal.bytes_written));
   counter(out, "raftkv_wal_failed_writes_total", "log writes that failed",
           static_cast<double>(wal.failed_writes));
+  append_disk_metrics(out);
   out +=
       "# HELP raftkv_wal_fsync_seconds fdatasync latency\n"
       "# TYPE raftkv_wal_fsync_seconds histogram\n";
@@ -90,6 +91,27 @@ void HttpApi::append_storage_metrics(std::string& out) const {
                 static_cast<double>(histogram.sum_ns()) / 1e9);
   out += sum;
   out += "raftkv_wal_fsync_seconds_count " + std::to_string(histogram.count()) + "\n";
+}
+
+// disk_watchdog.h: full and stuck disks.
+void HttpApi::append_disk_metrics(std::string& out) const {
+  const storage::DiskFullMetrics& full = node_->wal().disk_full_metrics();
+  const DiskWatchdog& watchdog = node_->disk_watchdog();
+  const DiskWatchdogMetrics& m = watchdog.metrics();
+  gauge(out, "raftkv_disk_full", "1 while the log waits for disk space",
+        node_->wal().disk_full() ? 1.0 : 0.0);
+  gauge(out, "raftkv_disk_stuck", "1 while a log write is in flight past the election timeout",
+        watchdog.state() == DiskState::kStuck ? 1.0 : 0.0);
+  counter(out, "raftkv_disk_full_episodes_total", "times the log ran out of disk space",
+          static_cast<double>(full.episodes));
+  counter(out, "raftkv_disk_full_retries_total", "log writes retried after running out of space",
+          static_cast<double>(full.retries));
+  counter(out, "raftkv_disk_stuck_episodes_total", "times a log write stayed in flight too long",
+          static_cast<double>(m.stuck_episodes));
+  counter(out, "raftkv_disk_handoffs_total", "leadership hand-offs because of the disk",
+          static_cast<double>(m.handoffs));
+  counter(out, "raftkv_disk_refused_writes_total", "client writes refused (503) for the disk",
+          static_cast<double>(m.refused_writes));
 }
 
 void HttpApi::append_membership_metrics(std::string& out) const {
@@ -255,6 +277,7 @@ void HttpApi::status(Call call) {
       ", \"keys\": " + std::to_string(node_->state_machine().key_count()) + ", \"disk_error\": ";
   const std::string& fatal = node_->fatal_error();
   body += fatal.empty() ? std::string("null") : "\"" + http::json_escape(fatal) + "\"";
+  body += std::string(", \"disk\": \"") + disk_state_name(node_->disk_watchdog().state()) + "\"";
   body += ", \"version\": \"" RAFTKV_VERSION "\"}";
   http::Response response;
   response.body = std::move(body);
