@@ -28,9 +28,22 @@ struct HandshakeCheck {
   PeerRejection rejection = PeerRejection::kBadHandshake;  // its /metrics reason, when !ok
 };
 
+// What an acceptor with a cluster secret checks the caller's proof against.
+struct HandshakeAuth {
+  std::string_view secret;
+  std::string_view acceptor_nonce;  // the nonce of our AuthChallenge
+};
+
 // Decodes and validates a handshake payload received by `self`: magic,
-// version, `to` == self, and `from` a member (is_member) other than self.
+// version, `to` == self, with `auth` a proof of the secret over our nonce
+// (peer_auth.h), and `from` a member (is_member) other than self. Without
+// `auth` a proof is not looked at: a member without a secret never sends a
+// challenge, so a caller with one never reaches it (it waits for one).
+// When ok and `auth` is set, *handshake_out (if given) receives the
+// decoded handshake, for the AuthAck.
 HandshakeCheck check_handshake(std::string_view payload, core::NodeId self,
-                               const std::function<bool(core::NodeId)>& is_member);
+                               const std::function<bool(core::NodeId)>& is_member,
+                               const HandshakeAuth* auth = nullptr,
+                               pb::Handshake* handshake_out = nullptr);
 
 }  // namespace raftkv::transport

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "transport/handshake.h"
+#include "transport/peer_auth.h"
 #include "util/address.h"
 #include "util/log.h"
 
@@ -32,6 +33,13 @@ std::string remote_address(const uv_tcp_t* tcp) {
   }
   return util::Address{host, port}.to_string();
 }
+
+// One frame written by an accepted connection (AuthChallenge, AuthAck),
+// owned until its write callback.
+struct FrameWrite {
+  uv_write_t request;
+  std::string frame;
+};
 
 }  // namespace
 
@@ -69,6 +77,26 @@ void Inbound::start() {
   if (const int status = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), alloc_cb, read_cb);
       status < 0) {
     RKV_DEBUG(kLog, "connection from %s: read failed: %s", remote_.c_str(), uv_strerror(status));
+    close();
+    return;
+  }
+  // The caller waits for this before it sends its handshake.
+  if (!limits_.secret.empty()) {
+    nonce_ = make_auth_nonce();
+    write_frame(make_auth_challenge(nonce_));
+  }
+}
+
+void Inbound::write_frame(const google::protobuf::MessageLite& message) {
+  auto* write = new FrameWrite;
+  append_frame(message, limits_.max_frame_bytes, &write->frame);
+  write->request.data = write;
+  uv_buf_t buf = uv_buf_init(write->frame.data(), static_cast<unsigned>(write->frame.size()));
+  if (const int status =
+          uv_write(&write->request, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, written_cb);
+      status < 0) {
+    delete write;  // no callback will come
+    RKV_DEBUG(kLog, "connection from %s: write failed: %s", remote_.c_str(), uv_strerror(status));
     close();
   }
 }
@@ -112,21 +140,42 @@ void Inbound::process_frames() {
 }
 
 void Inbound::on_handshake(std::string_view payload) {
+  const bool with_secret = !limits_.secret.empty();
+  const HandshakeAuth auth{limits_.secret, nonce_};
+  pb::Handshake handshake;
   const HandshakeCheck check = check_handshake(
-      payload, host_->self(), [this](core::NodeId id) { return host_->is_peer(id); });
+      payload, host_->self(), [this](core::NodeId id) { return host_->is_peer(id); },
+      with_secret ? &auth : nullptr, &handshake);
   if (!check.ok) {
-    if (check.from != core::kNoNode && host_->was_removed(check.from)) {
-      reject_quietly(PeerRejection::kRemovedMember, check.reason);
-    } else {
-      reject(check.rejection, check.reason);
-    }
+    refuse_handshake(check);
     return;
   }
   peer_ = check.from;
   claimed_address_ = check.address;
   uv_timer_stop(&timer_);
+  if (with_secret) {
+    pb::AuthAck ack;
+    ack.set_auth(ack_proof(limits_.secret, nonce_, handshake));
+    write_frame(ack);
+  }
   RKV_DEBUG(kLog, "accepted connection from peer %" PRIu64 " at %s", peer_, remote_.c_str());
   host_->on_identified(this);
+}
+
+void Inbound::refuse_handshake(const HandshakeCheck& check) {
+  const bool auth = check.rejection == PeerRejection::kAuthMissing ||
+                    check.rejection == PeerRejection::kAuthFailed;
+  if (check.from != core::kNoNode && host_->was_removed(check.from)) {
+    reject_quietly(PeerRejection::kRemovedMember, check.reason);
+  } else if (auth && !limits_.auth_warnings->allow(uv_now(tcp_.loop))) {
+    // Counted all the same; a peer with another secret redials every
+    // backoff_max_ms, and one WARN line per window says enough.
+    RKV_DEBUG(kLog, "closing connection from %s: %s", remote_.c_str(), check.reason.c_str());
+    host_->on_rejected(check.rejection);
+    close();
+  } else {
+    reject(check.rejection, check.reason);
+  }
 }
 
 void Inbound::on_message(std::string_view payload) {
@@ -186,6 +235,11 @@ void Inbound::timer_cb(uv_timer_t* timer) {
   connection->reject(
       PeerRejection::kHandshakeTimeout,
       "no handshake within " + std::to_string(connection->limits_.handshake_timeout_ms) + " ms");
+}
+
+void Inbound::written_cb(uv_write_t* request, int /*status*/) {
+  // A failed write needs no action here: the read side sees the same error.
+  delete static_cast<FrameWrite*>(request->data);
 }
 
 void Inbound::closed_cb(uv_handle_t* handle) {

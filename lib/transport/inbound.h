@@ -2,7 +2,10 @@
 // connection to us.
 //
 // Happy path:
-//   accepted --handshake frame (valid, in time)--> identified as peer P
+//   accepted [with a cluster secret: write an AuthChallenge with a fresh
+//   nonce] --handshake frame (valid, in time; with a secret: carrying a
+//   proof over our nonce)--> identified as peer P [with a secret: write an
+//   AuthAck proving that we hold the secret too]
 //   identified: every frame is a pb::Message with from() == P and
 //   to() == self, handed to InboundHost::deliver() in arrival order.
 // Failure modes (all close this connection only):
@@ -14,6 +17,9 @@
 //   EOF or read error --> closed quietly (debug): peers come and go.
 //   A handshake from a removed peer --> refused like an unknown member, but
 //   logged at debug (it redials until it learns of its removal).
+//   With a secret, a handshake without a proof or with a wrong one -->
+//   refused (auth_missing / auth_failed); WARN lines rate-limited by the
+//   transport's WarnLimiter, since such a peer redials all the time.
 //   A newer connection from the same peer --> the transport closes this one
 //   (the peer keeps one outbound connection, so this one is abandoned).
 // The object frees itself once both its handles (socket, timer) are closed.
@@ -31,10 +37,12 @@
 #include "transport/frame.h"
 #include "transport/handle_tracker.h"
 #include "transport/peer_rejection.h"
+#include "transport/warn_limiter.h"
 
 namespace raftkv::transport {
 
 class Inbound;
+struct HandshakeCheck;
 
 // What an inbound connection needs from its transport.
 class InboundHost {
@@ -56,6 +64,10 @@ class Inbound {
   struct Limits {
     std::size_t max_frame_bytes;
     std::uint64_t handshake_timeout_ms;
+    // The cluster secret; empty: none (no challenge, proofs not checked).
+    std::string_view secret;
+    // Budget of WARN lines for refused proofs; required with a secret.
+    WarnLimiter* auth_warnings = nullptr;
   };
 
   // Accepts a pending connection on `server`. Returns the connection, or
@@ -89,11 +101,15 @@ class Inbound {
   void process_frames();
   void on_handshake(std::string_view payload);
   void on_message(std::string_view payload);
+  void refuse_handshake(const HandshakeCheck& check);
+  // Writes one frame holding `message`; a failure shows up as a read error.
+  void write_frame(const google::protobuf::MessageLite& message);
 
   static void alloc_cb(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
   static void read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void timer_cb(uv_timer_t* timer);
   static void closed_cb(uv_handle_t* handle);
+  static void written_cb(uv_write_t* request, int status);
 
   InboundHost* host_;
   Limits limits_;
@@ -105,6 +121,7 @@ class Inbound {
   FrameDecoder decoder_;
   core::NodeId peer_ = core::kNoNode;
   std::string claimed_address_;
+  std::string nonce_;  // of our AuthChallenge, with a secret
   std::string remote_ = "?";
 };
 

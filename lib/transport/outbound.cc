@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include "transport/connector_auth.h"
 #include "transport/frame.h"
 #include "transport/handshake.h"
 #include "util/log.h"
@@ -33,7 +35,8 @@ struct Outbound::Socket {
   Outbound* owner = nullptr;
   bool handshake_sent = false;
   std::uint64_t handshake_sent_at_ms = 0;
-  char scratch[256];  // the peer never writes here; whatever arrives is discarded
+  std::unique_ptr<ConnectorAuth> auth;  // with a cluster secret, until authenticated
+  char scratch[256];                    // the peer never writes here; whatever arrives is discarded
 };
 
 struct Outbound::WriteBatch {
@@ -164,8 +167,24 @@ void Outbound::on_connected(Socket* socket, int status) {
     fail("read", status);
     return;
   }
+  if (!options_.cluster_secret.empty()) {
+    // The handshake waits for the peer's challenge; messages for its proof.
+    socket->auth = std::make_unique<ConnectorAuth>(options_.cluster_secret,
+                                                   make_handshake(self_, peer_.id, self_address_),
+                                                   options_.max_frame_bytes);
+    state_ = State::kAuthenticating;
+    uv_timer_start(&timer_, timer_cb, 2 * options_.handshake_timeout_ms, 0);
+    return;
+  }
   state_ = State::kOpen;
-  if (!write_handshake()) return;
+  std::string handshake;
+  append_frame(make_handshake(self_, peer_.id, self_address_), options_.max_frame_bytes,
+               &handshake);
+  if (!write_handshake(std::move(handshake))) return;
+  on_open();
+}
+
+void Outbound::on_open() {
   if (log_info_now()) {
     RKV_INFO(kLog, "connected to peer %" PRIu64 " at %s", peer_.id,
              peer_.address.to_string().c_str());
@@ -179,6 +198,10 @@ void Outbound::on_connected(Socket* socket, int status) {
 
 void Outbound::on_read(Socket* socket, ssize_t nread) {
   if (socket != socket_ || nread == 0) return;
+  if (socket->auth != nullptr) {
+    on_auth_read(socket, nread);
+    return;
+  }
   if (nread > 0) {
     RKV_DEBUG(kLog, "peer %" PRIu64 ": ignoring %zd bytes on our outbound connection", peer_.id,
               nread);
@@ -187,8 +210,54 @@ void Outbound::on_read(Socket* socket, ssize_t nread) {
   fail("read", static_cast<int>(nread));
 }
 
+void Outbound::on_auth_read(Socket* socket, ssize_t nread) {
+  if (nread < 0) {
+    fail_auth(std::string("connection closed during authentication (") +
+              uv_strerror(static_cast<int>(nread)) + "): does it have the same cluster secret?");
+    return;
+  }
+  ConnectorAuth& auth = *socket->auth;
+  auth.commit(static_cast<std::size_t>(nread));
+  for (;;) {
+    switch (auth.next()) {
+      case ConnectorAuth::Step::kNeedMore:
+        return;
+      case ConnectorAuth::Step::kFailed:
+        fail_auth(auth.error());
+        return;
+      case ConnectorAuth::Step::kSendHandshake:
+        if (!write_handshake(auth.handshake_frame())) return;
+        break;
+      case ConnectorAuth::Step::kDone:
+        // Freed inside libuv's read callback: libuv is done with the buffer.
+        socket->auth.reset();
+        uv_timer_stop(&timer_);
+        state_ = State::kOpen;
+        on_open();
+        return;
+    }
+  }
+}
+
+void Outbound::fail_auth(const std::string& why) {
+  // A WARN for the first failure since the peer was last reached (within
+  // the per-peer line budget); fail() then only logs at debug.
+  if (!reported_down_ && log_info_now()) {
+    RKV_WARN(kLog, "peer %" PRIu64 " at %s: authentication failed: %s", peer_.id,
+             peer_.address.to_string().c_str(), why.c_str());
+  } else {
+    RKV_DEBUG(kLog, "peer %" PRIu64 " at %s: authentication failed: %s", peer_.id,
+              peer_.address.to_string().c_str(), why.c_str());
+  }
+  reported_down_ = true;
+  fail("authentication", UV_EPROTO);
+}
+
 void Outbound::on_timer() {
-  if (state_ == State::kConnecting) {
+  if (state_ == State::kAuthenticating) {
+    fail_auth("no answer within " + std::to_string(2 * options_.handshake_timeout_ms) +
+              " ms: does it have a cluster secret?");
+  } else if (state_ == State::kConnecting) {
     fail("connect", UV_ETIMEDOUT);
   } else if (state_ == State::kBackoff) {
     ++reconnects_;
@@ -284,11 +353,9 @@ void Outbound::close() {
 
 // --- writing ----------------------------------------------------------------
 
-bool Outbound::write_handshake() {
+bool Outbound::write_handshake(std::string frame) {
   auto* batch = new WriteBatch;
-  batch->frames.emplace_back();
-  append_frame(make_handshake(self_, peer_.id, self_address_), options_.max_frame_bytes,
-               &batch->frames.back());
+  batch->frames.push_back(std::move(frame));
   batch->bytes = batch->frames.back().size();
   return submit(batch);
 }
@@ -369,6 +436,11 @@ void Outbound::connect_cb(uv_connect_t* request, int status) {
 
 void Outbound::alloc_cb(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) {
   auto* socket = static_cast<Socket*>(handle->data);
+  if (socket->auth != nullptr) {
+    const std::span<char> space = socket->auth->read_space();
+    *buf = uv_buf_init(space.data(), static_cast<unsigned>(space.size()));
+    return;
+  }
   *buf = uv_buf_init(socket->scratch, sizeof socket->scratch);
 }
 

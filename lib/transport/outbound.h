@@ -3,6 +3,11 @@
 //
 // Happy path:
 //   idle --first enqueue--> connecting --connect ok--> open
+//   [with a cluster secret: connected --AuthChallenge read, Handshake with
+//   our proof written, AuthAck with the peer's proof read and right--> open;
+//   a wrong or missing answer, EOF, or no answer within
+//   2 x handshake_timeout_ms fails the connection like any other failure,
+//   with a WARN line (ConnectorAuth, docs/peer-protocol.md)]
 //   open: write the Handshake frame first, then the queued frames, control
 //   lane before data lane, several frames per uv_write, only while libuv's
 //   write queue is below socket_backlog_bytes. Each completed write pumps
@@ -70,7 +75,7 @@ class Outbound {
   PeerMetrics metrics() const;
 
  private:
-  enum class State { kIdle, kConnecting, kOpen, kBackoff, kClosed };
+  enum class State { kIdle, kConnecting, kAuthenticating, kOpen, kBackoff, kClosed };
   struct Socket;      // one connection attempt; freed in its close callback
   struct WriteBatch;  // one uv_write and the frames it owns
 
@@ -80,6 +85,9 @@ class Outbound {
   void connect();
   void on_connected(Socket* socket, int status);
   void on_read(Socket* socket, ssize_t nread);
+  void on_auth_read(Socket* socket, ssize_t nread);
+  void on_open();
+  void fail_auth(const std::string& why);
   void on_timer();
   void fail(const char* operation, int status);
   bool log_info_now();  // rate limit of state-change lines
@@ -87,7 +95,7 @@ class Outbound {
   void drop_pending();
   void handle_closed();  // a close callback of ours ran
 
-  bool write_handshake();
+  bool write_handshake(std::string frame);
   bool write_batch();
   bool submit(WriteBatch* batch);
   void on_written(WriteBatch* batch, int status);

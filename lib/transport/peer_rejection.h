@@ -18,6 +18,8 @@ enum class PeerRejection : std::uint8_t {
   kHandshakeTimeout,  // no handshake in time
   kFromToMismatch,    // a Message whose from/to disagree with the handshake
   kConnectionLimit,   // too many connections awaiting their handshake
+  kAuthMissing,       // with a cluster secret: a handshake without a proof
+  kAuthFailed,        // with a cluster secret: a wrong proof (another secret, a replay)
   kCount,
 };
 

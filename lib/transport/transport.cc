@@ -12,6 +12,8 @@
 #include "transport/handle_tracker.h"
 #include "transport/inbound.h"
 #include "transport/outbound.h"
+#include "transport/peer_auth.h"
+#include "transport/warn_limiter.h"
 #include "util/log.h"
 
 namespace raftkv::transport {
@@ -22,6 +24,9 @@ constexpr int kListenBacklog = 128;
 // Accepted connections still owing their handshake beyond this are refused
 // at once: garbage clients cannot pile up sockets for handshake_timeout_ms.
 constexpr std::size_t kMaxUnidentified = 64;
+// Refused cluster-secret proofs: at most this many WARN lines per window.
+constexpr std::uint64_t kAuthWarnWindowMs = 10'000;
+constexpr unsigned kAuthWarnLines = 3;
 
 }  // namespace
 
@@ -89,6 +94,7 @@ struct Transport::Impl final : InboundHost {
   std::vector<Outbound*> dirty;
 
   PeerRejectionCounts rejected;
+  WarnLimiter auth_warnings{kAuthWarnWindowMs, kAuthWarnLines};
   std::uint64_t unroutable = 0;
   std::uint64_t removed_drops = 0;
 };
@@ -183,9 +189,10 @@ std::size_t Transport::Impl::unidentified_connections() const {
 }
 
 void Transport::Impl::accept_one() {
-  Inbound* connection =
-      Inbound::accept(loop, reinterpret_cast<uv_stream_t*>(listener), this,
-                      {options.max_frame_bytes, options.handshake_timeout_ms}, &handles);
+  Inbound* connection = Inbound::accept(loop, reinterpret_cast<uv_stream_t*>(listener), this,
+                                        {options.max_frame_bytes, options.handshake_timeout_ms,
+                                         options.cluster_secret, &auth_warnings},
+                                        &handles);
   if (connection == nullptr) return;
   if (unidentified_connections() >= kMaxUnidentified) {
     inbound.insert(connection);
@@ -252,6 +259,11 @@ Transport::Transport(uv_loop_t* loop, core::NodeId self, std::vector<Peer> peers
   uv_prepare_init(loop, &impl_->flush_hook);
   impl_->flush_hook.data = impl_.get();
   impl_->handles.opened();
+  if (!impl_->options.cluster_secret.empty() && !init_peer_auth()) {
+    // No secure randomness, so no nonces: nothing safe to fall back to.
+    RKV_ERROR(kLog, "cannot initialise libsodium for the cluster secret");
+    std::abort();
+  }
   for (Peer& peer : peers) impl_->add_peer(std::move(peer));
 }
 

@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <uv.h>
@@ -87,6 +88,11 @@ struct TransportOptions {
   // for an id that is not a peer, add it as a peer at the address its
   // handshake claims. Off for every member that knows its configuration.
   bool accept_unknown_peers = false;
+  // Shared cluster secret (the bytes of --cluster-secret-file); empty:
+  // none. With one, every connection is authenticated both ways before any
+  // message goes over it (peer_auth.h), and a peer without it, or with
+  // another, is refused. Members of a cluster must agree on it.
+  std::string cluster_secret;
 };
 
 struct PeerMetrics {
