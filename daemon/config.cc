@@ -70,6 +70,13 @@ void add_flags(util::FlagParser& parser, DaemonConfig* c, std::string* cluster_e
                c->data_dir = v;
                return !v.empty();
              });
+  parser.add("cluster-secret-file", "PATH",
+             "a secret shared by all members (mode 0600, at least 16 bytes): peers must "
+             "prove they know it to connect",
+             [c](std::string_view v) {
+               c->cluster_secret_file = v;
+               return !v.empty();
+             });
   parser.add_bool("join",
                   "join a running cluster: SPEC names this member and at least one existing "
                   "one; waits with an empty data dir to be added (POST /members)",

@@ -19,6 +19,10 @@ struct DaemonConfig {
   util::Address http;  // client API
   bool http_set = false;
   std::string data_dir;
+  // --cluster-secret-file: "" for none. main() reads it into cluster_secret
+  // at start (util/secret_file.h); the secret is never on the command line.
+  std::string cluster_secret_file;
+  std::string cluster_secret;
 
   std::uint64_t snapshot_entries = 10000;
   // Entries kept in the log behind a snapshot, so that a follower only

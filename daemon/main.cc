@@ -19,7 +19,9 @@
 #include "http/server.h"
 #include "kv/state_machine.h"
 #include "storage/wal.h"
+#include "transport/peer_auth.h"
 #include "util/log.h"
+#include "util/secret_file.h"
 
 namespace raftkv::daemon {
 namespace {
@@ -197,6 +199,22 @@ class Daemon {
   int exit_code_ = 0;
 };
 
+// Reads --cluster-secret-file, if given. A runtime error (exit 1), like an
+// unreadable data dir: the command line itself was fine.
+bool load_cluster_secret(DaemonConfig* config) {
+  if (config->cluster_secret_file.empty()) return true;
+  std::string error;
+  if (!util::read_secret_file(config->cluster_secret_file, &config->cluster_secret, &error)) {
+    std::fprintf(stderr, "raftkvd: --cluster-secret-file %s\n", error.c_str());
+    return false;
+  }
+  if (!transport::init_peer_auth()) {
+    std::fprintf(stderr, "raftkvd: cannot initialise libsodium for the cluster secret\n");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 }  // namespace raftkv::daemon
 
@@ -218,6 +236,7 @@ int main(int argc, char** argv) {
       break;
   }
   util::set_log_level(config.log_level);
+  if (!daemon::load_cluster_secret(&config)) return 1;
   uv_loop_t* loop = uv_default_loop();
   daemon::Daemon raftkvd(loop, config);
   raftkvd.start();

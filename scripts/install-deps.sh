@@ -11,6 +11,7 @@ packages=(
   catch2                            # unit tests (v2, header-only)
   clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for the fuzz targets
   zlib1g-dev                        # crc32 checksums of log records
+  libsodium-dev                     # HMAC-SHA-256 and nonces for --cluster-secret-file
   libsystemd-dev                    # sd_notify: READY=1, WATCHDOG=1 under systemd
   python3 curl                      # integration tests and the README's examples
   systemd man-db                    # systemd-analyze verify/security of the unit in the install test
