@@ -167,7 +167,8 @@ void Inbound::refuse_handshake(const HandshakeCheck& check) {
                     check.rejection == PeerRejection::kAuthFailed;
   if (check.from != core::kNoNode && host_->was_removed(check.from)) {
     reject_quietly(PeerRejection::kRemovedMember, check.reason);
-  } else if (auth && !limits_.auth_warnings->allow(uv_now(tcp_.loop))) {
+  } else if (auth && limits_.auth_warnings != nullptr &&
+             !limits_.auth_warnings->allow(uv_now(tcp_.loop))) {
     // Counted all the same; a peer with another secret redials every
     // backoff_max_ms, and one WARN line per window says enough.
     RKV_DEBUG(kLog, "closing connection from %s: %s", remote_.c_str(), check.reason.c_str());
