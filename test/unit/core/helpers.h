@@ -46,6 +46,21 @@ inline pb::Message vote_request(NodeId from, NodeId to, Term term, Index last_in
   return m;
 }
 
+// An AppendEntries from `from` to `to` in `term`, after (prev, prev_term).
+inline pb::Message append_request(NodeId from, NodeId to, Term term, Index prev, Term prev_term,
+                                  const std::vector<pb::Entry>& entries, Index commit = 0) {
+  pb::Message m;
+  m.set_from(from);
+  m.set_to(to);
+  m.set_term(term);
+  auto* ae = m.mutable_append_entries();
+  ae->set_prev_log_index(prev);
+  ae->set_prev_log_term(prev_term);
+  for (const auto& e : entries) *ae->add_entries() = e;
+  ae->set_leader_commit(commit);
+  return m;
+}
+
 // The vote answer in a Ready, if any (in either message list).
 inline const pb::Message* find_vote_response(const Ready& r, bool* after_persist = nullptr) {
   for (const auto& m : r.messages) {

@@ -64,19 +64,6 @@ pb::Entry conf_entry(Index index, Term term, const pb::ConfChange& c) {
   return e;
 }
 
-pb::Message append(NodeId from, NodeId to, Term term, Index prev, Term prev_term,
-                   const std::vector<pb::Entry>& entries) {
-  pb::Message m;
-  m.set_from(from);
-  m.set_to(to);
-  m.set_term(term);
-  auto* ae = m.mutable_append_entries();
-  ae->set_prev_log_index(prev);
-  ae->set_prev_log_term(prev_term);
-  for (const auto& e : entries) *ae->add_entries() = e;
-  return m;
-}
-
 }  // namespace
 
 TEST_CASE("configurations: changes are checked and applied") {
@@ -427,7 +414,7 @@ TEST_CASE("a configuration is rolled back when its entry is truncated") {
   noop.set_type(pb::ENTRY_NOOP);
   // An entry without the resulting configuration (older leaders): the change
   // is applied to the configuration before it.
-  core.step(append(1, 2, 1, 0, 0, {noop, conf_entry(2, 1, add_learner(4))}));
+  core.step(append_request(1, 2, 1, 0, 0, {noop, conf_entry(2, 1, add_learner(4))}));
   Ready r = core.ready();
   REQUIRE(r.config);
   CHECK(is_learner(*r.config, 4));
@@ -437,7 +424,7 @@ TEST_CASE("a configuration is rolled back when its entry is truncated") {
   other.set_index(2);
   other.set_term(2);
   other.set_type(pb::ENTRY_NOOP);
-  core.step(append(3, 2, 2, 1, 1, {other}));
+  core.step(append_request(3, 2, 2, 1, 1, {other}));
   r = core.ready();
   REQUIRE(r.config);
   CHECK(find_member(*r.config, 4) == nullptr);

@@ -45,20 +45,6 @@ pb::Message install(NodeId from, NodeId to, Term term, Index index, Term snapsho
   return m;
 }
 
-pb::Message append(NodeId from, NodeId to, Term term, Index prev, Term prev_term,
-                   const std::vector<pb::Entry>& entries, Index commit) {
-  pb::Message m;
-  m.set_from(from);
-  m.set_to(to);
-  m.set_term(term);
-  auto* ae = m.mutable_append_entries();
-  ae->set_prev_log_index(prev);
-  ae->set_prev_log_term(prev_term);
-  for (const auto& e : entries) *ae->add_entries() = e;
-  ae->set_leader_commit(commit);
-  return m;
-}
-
 // The append acknowledgement in a Ready, and whether it waits for the disk.
 const pb::Message* find_ack(const Ready& r, bool* after_persist) {
   for (const auto& m : r.messages) {
@@ -400,16 +386,16 @@ TEST_CASE("a follower with a conflicting log replaces it with the snapshot") {
   CHECK(s.voters == std::vector<NodeId>{1, 3});  // the snapshot's configuration
 
   // Until the driver reports the install durable, acks of index 3 wait.
-  f.step(append(1, 2, 3, 3, 3, {}, 3));
+  f.step(append_request(1, 2, 3, 3, 3, {}, 3));
   REQUIRE(find_ack(r = f.ready(), &after_persist));
   CHECK(after_persist);
   f.on_persisted(3, 3);
   CHECK(f.status().persisted_index == 3);
-  f.step(append(1, 2, 3, 3, 3, {}, 3));
+  f.step(append_request(1, 2, 3, 3, 3, {}, 3));
   REQUIRE(find_ack(r = f.ready(), &after_persist));
   CHECK_FALSE(after_persist);
   // Entries after the snapshot append and apply as usual.
-  f.step(append(1, 2, 3, 3, 3, entries_from(4, {3}), 4));
+  f.step(append_request(1, 2, 3, 3, 3, entries_from(4, {3}), 4));
   r = f.ready();
   REQUIRE(r.entries.size() == 1);
   CHECK(r.entries[0].index() == 4);
@@ -421,7 +407,7 @@ TEST_CASE("a follower with a conflicting log replaces it with the snapshot") {
 
 TEST_CASE("a snapshot at or below the commit index is answered without an install") {
   Core f(follower_options(), PersistentState{hard_state(1), {}, entries_with_terms({1, 1, 1, 1})});
-  f.step(append(1, 2, 1, 4, 1, {}, 4));
+  f.step(append_request(1, 2, 1, 4, 1, {}, 4));
   f.ready();
   REQUIRE(f.status().commit_index == 4);
   f.step(install(1, 2, 1, 3, 1));
@@ -499,7 +485,7 @@ TEST_CASE("a member restarted from its snapshot catches up from the leader") {
 TEST_CASE("an AppendEntries anchored before the follower's compaction point passes the check") {
   Core f(follower_options(),
          PersistentState{hard_state(2), meta_of(10, 2), entries_from(9, {2, 2})});
-  f.step(append(1, 2, 2, 5, 1, entries_from(6, {1, 1, 1, 2, 2, 2, 2}), 12));
+  f.step(append_request(1, 2, 2, 5, 1, entries_from(6, {1, 1, 1, 2, 2, 2, 2}), 12));
   Ready r = f.ready();
   REQUIRE(r.entries.size() == 2);
   CHECK(r.entries[0].index() == 11);
@@ -511,7 +497,7 @@ TEST_CASE("an AppendEntries anchored before the follower's compaction point pass
   CHECK(after_persist);
   // One that ends before the compaction point: the compacted prefix is the
   // durable, committed answer.
-  f.step(append(1, 2, 2, 3, 1, entries_from(4, {1, 1}), 12));
+  f.step(append_request(1, 2, 2, 3, 1, entries_from(4, {1, 1}), 12));
   REQUIRE((ack = find_ack(r = f.ready(), &after_persist)));
   CHECK(ack->append_entries_response().success());
   CHECK(ack->append_entries_response().match_index() == 10);
