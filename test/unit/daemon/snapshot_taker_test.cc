@@ -17,6 +17,8 @@
 
 #include <uv.h>
 
+#include "../loop_runner.h"
+#include "../temp_dir.h"
 #include "daemon/snapshot_taker.h"
 #include "kv.pb.h"
 #include "kv/state_machine.h"
@@ -28,47 +30,8 @@ using raftkv::kv::StateMachine;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/raftkv-taker-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-class Loop {
- public:
-  Loop() { uv_loop_init(&loop_); }
-  ~Loop() {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop_) == 0);
-  }
-  uv_loop_t* get() { return &loop_; }
-
-  // Runs the loop until `done()` or `timeout_ms` of loop time passed.
-  bool run_until(const std::function<bool()>& done, std::uint64_t timeout_ms) {
-    uv_update_time(&loop_);
-    const std::uint64_t deadline = uv_now(&loop_) + timeout_ms;
-    uv_timer_t guard;
-    uv_timer_init(&loop_, &guard);
-    // Wakes the loop at least every 10 ms so the deadline is checked.
-    uv_timer_start(
-        &guard, [](uv_timer_t*) {}, 10, 10);
-    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&guard), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
-  }
-
- private:
-  uv_loop_t loop_{};
-};
+using Loop = raftkv::test::LoopRunner;
+using raftkv::test::TempDir;
 
 raftkv::pb::SnapshotMeta meta_of(std::uint64_t index, std::uint64_t term) {
   raftkv::pb::SnapshotMeta meta;

@@ -14,15 +14,6 @@ namespace raftkv::storage::test {
 TempDir::TempDir() {
   // Recovery reports repairs with RKV_WARN; INFO lines would only be noise.
   util::set_log_level(util::LogLevel::kWarn);
-  char pattern[] = "/tmp/raftkv-storage-XXXXXX";
-  const char* made = mkdtemp(pattern);
-  REQUIRE(made != nullptr);
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
 }
 
 Loop::~Loop() {

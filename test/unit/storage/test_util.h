@@ -11,22 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "../temp_dir.h"
 #include "storage/wal.h"
 
 namespace raftkv::storage::test {
 
-// mkdtemp under /tmp, removed with everything in it at scope exit.
-class TempDir {
+// The shared temporary directory; making one also quiets INFO log lines.
+class TempDir : public raftkv::test::TempDir {
  public:
   TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
 };
 
 // A loop per test; the destructor checks that nothing is left on it.

@@ -23,6 +23,8 @@
 
 #include <uv.h>
 
+#include "../loop_runner.h"
+#include "../temp_dir.h"
 #include "storage/snapshot_file.h"
 #include "transport/snapshot_receiver.h"
 #include "transport/snapshot_sender.h"
@@ -40,47 +42,8 @@ constexpr raftkv::core::NodeId kLeader = 1;
 constexpr raftkv::core::NodeId kFollower = 2;
 constexpr std::uint64_t kLeaderTerm = 5;
 
-class TempDir {
- public:
-  TempDir() {
-    char pattern[] = "/tmp/raftkv-snapxfer-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-class Loop {
- public:
-  Loop() { uv_loop_init(&loop_); }
-  ~Loop() {
-    // Drain what is still in flight (threadpool jobs, closing handles).
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop_) == 0);
-  }
-  uv_loop_t* get() { return &loop_; }
-
-  bool run_until(const std::function<bool()>& done, std::uint64_t timeout_ms = 20000) {
-    uv_update_time(&loop_);
-    const std::uint64_t deadline = uv_now(&loop_) + timeout_ms;
-    uv_timer_t tick;
-    uv_timer_init(&loop_, &tick);
-    uv_timer_start(
-        &tick, [](uv_timer_t*) {}, 5, 5);  // the deadline gets checked
-    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return done();
-  }
-
- private:
-  uv_loop_t loop_{};
-};
+using Loop = raftkv::test::LoopRunner;
+using raftkv::test::TempDir;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
