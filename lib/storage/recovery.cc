@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <utility>
 
 #include "storage/file_util.h"
 #include "storage/hard_state_file.h"
@@ -32,22 +33,27 @@ void scan_hard_state(const std::string& dir, DirScan* out) {
 
 }  // namespace
 
-int scan_dir(const std::string& dir, DirScan* out) {
+int scan_dir(const std::string& dir, DirScan* out, const SegmentHook& hook) {
   *out = DirScan{};
   out->dir = dir;
   std::vector<std::string> names;
   if (const int rc = list_dir(dir, &names); rc != 0) return rc;
+  // Names are zero-padded, so sorted names are sorted first indexes.
+  std::vector<std::pair<std::string, std::uint64_t>> segments;
   for (const std::string& name : names) {
     std::uint64_t first = 0;
-    // Names are zero-padded, so sorted names are sorted first indexes.
     std::uint64_t term = 0;
     if (parse_segment_file_name(name, &first)) {
-      out->segments.push_back(scan_segment(join_path(dir, name), first));
+      segments.emplace_back(join_path(dir, name), first);
     } else if (name == kHardStateTmpName) {
       out->tmp_present = true;
     } else if (parse_snapshot_tmp_name(name, &first, &term)) {
       out->snapshot_tmps.push_back(join_path(dir, name));
     }
+  }
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    out->segments.push_back(scan_segment(segments[i].first, segments[i].second));
+    if (hook) hook(out->segments.back(), i + 1 == segments.size());
   }
   out->snapshots = list_snapshots(dir);
   scan_hard_state(dir, out);
@@ -119,12 +125,17 @@ std::string replay_segment(const SegmentScan& segment, bool is_last, std::uint64
 
 }  // namespace
 
+std::string LogReplay::add(const SegmentScan& segment, bool is_last) {
+  // The log starts at the first segment's first index.
+  if (!std::exchange(started_, true)) last_ = segment.first_index - 1;
+  visitor_->on_segment(segment);
+  return replay_segment(segment, is_last, &last_, visitor_);
+}
+
 std::string replay_log(const DirScan& scan, LogVisitor* visitor) {
-  std::uint64_t last = scan.segments.empty() ? 0 : scan.segments.front().first_index - 1;
+  LogReplay replay(visitor);
   for (std::size_t i = 0; i < scan.segments.size(); ++i) {
-    visitor->on_segment(scan.segments[i]);
-    const std::string problem =
-        replay_segment(scan.segments[i], i + 1 == scan.segments.size(), &last, visitor);
+    const std::string problem = replay.add(scan.segments[i], i + 1 == scan.segments.size());
     if (!problem.empty()) return problem;
   }
   return "";
@@ -161,23 +172,67 @@ void ExtentBuilder::on_entry(const SegmentScan&, const ScannedRecord& record) {
 
 namespace {
 
-// The entries themselves, alongside their extent.
+// The entries after `floor`, alongside the whole log's extent.
 class Assembler : public ExtentBuilder {
  public:
-  explicit Assembler(std::vector<pb::Entry>* entries) : entries_(entries) {}
+  Assembler(std::vector<pb::Entry>* entries, std::uint64_t floor)
+      : entries_(entries), floor_(floor) {}
   void on_truncate(std::uint64_t keep_through, const SegmentScan& segment,
                    const ScannedRecord& record) override {
     ExtentBuilder::on_truncate(keep_through, segment, record);
-    entries_->resize(extent().terms.size());
+    while (!entries_->empty() && entries_->back().index() > keep_through) entries_->pop_back();
   }
   void on_entry(const SegmentScan& segment, const ScannedRecord& record) override {
     ExtentBuilder::on_entry(segment, record);
-    entries_->push_back(record.entry);
+    if (record.entry.index() > floor_) entries_->push_back(record.entry);
   }
 
  private:
   std::vector<pb::Entry>* entries_;
+  std::uint64_t floor_;
 };
+
+// The highest index a snapshot of `dir` may hold: the newest one whose
+// header reads. Recovery chooses it or an older one, so entries up to it
+// need not be kept while scanning (0: keep them all).
+std::uint64_t snapshot_floor(const std::string& dir) {
+  for (const std::string& path : list_snapshots(dir)) {
+    SnapshotInfo info;
+    std::string problem;
+    if (read_snapshot_header(path, &info, &problem)) return info.meta.index();
+  }
+  return 0;
+}
+
+// Frees a replayed segment's records but its last: whether a segment held
+// any record still matters (torn_tail, repair_tail), the records do not.
+void release_records(SegmentScan* segment) {
+  if (segment->records.size() <= 1) return;
+  std::vector<ScannedRecord> last;
+  last.push_back(std::move(segment->records.back()));
+  segment->records.swap(last);
+}
+
+// Scans `dir` and replays its log into `entries` (those after `floor`) as
+// each segment is read, freeing its records once replayed: the peak is one
+// segment's records plus the entries kept, not every record of the log
+// twice, and that memory is free again before the snapshot is loaded.
+// `replay_error`: the log's fatal problem, "" if none (the scan goes on, so
+// that the hard state's problem, checked first, can still be reported).
+int scan_and_assemble(const std::string& dir, std::uint64_t floor, DirScan* scan,
+                      std::vector<pb::Entry>* entries, LogExtent* extent,
+                      std::string* replay_error) {
+  entries->clear();
+  Assembler assembler(entries, floor);
+  LogReplay replay(&assembler);
+  replay_error->clear();
+  const int rc = scan_dir(dir, scan, [&](SegmentScan& segment, bool last) {
+    if (replay_error->empty()) *replay_error = replay.add(segment, last);
+    release_records(&segment);
+  });
+  *extent = assembler.extent();
+  return rc;
+}
 
 // Removes `path` durably; false with `error` set on failure.
 bool remove_file(const std::string& dir, const std::string& path, std::string* error) {
@@ -265,7 +320,8 @@ bool choose_snapshot(const DirScan& scan, const LogExtent& log, SnapshotSink* si
   return true;
 }
 
-void fill_layout(const DirScan& scan, const RecoveredState& state, LogLayout* layout) {
+void fill_layout(const DirScan& scan, const LogExtent& log, const RecoveredState& state,
+                 LogLayout* layout) {
   *layout = LogLayout{};
   for (const SegmentScan& segment : scan.segments) {
     layout->segment_firsts.push_back(segment.first_index);
@@ -273,12 +329,14 @@ void fill_layout(const DirScan& scan, const RecoveredState& state, LogLayout* la
   }
   if (!scan.segments.empty()) layout->last_segment_bytes = scan.segments.back().valid_bytes;
   const std::uint64_t snapshot_index = state.snapshot ? state.snapshot->meta.index() : 0;
-  if (state.entries.empty()) {
+  // What is on disk, including entries not kept in memory (at or below the
+  // snapshot's index): the writer appends after the log's true end.
+  if (log.empty() || scan.segments.empty()) {
     layout->last_index = snapshot_index;
     layout->first_writable = snapshot_index + 1;
   } else {
-    layout->last_index = std::max(snapshot_index, state.entries.back().index());
-    layout->first_writable = state.entries.front().index();
+    layout->last_index = std::max(snapshot_index, log.last());
+    layout->first_writable = log.first;
   }
 }
 
@@ -290,20 +348,33 @@ bool recover_dir(const std::string& dir, RecoveredState* out, LogLayout* layout,
     *error = dir + ": cannot create data directory: " + errno_text(rc);
     return false;
   }
+  *out = RecoveredState{};
+  std::uint64_t floor = snapshot_floor(dir);
   DirScan scan;
-  if (const int rc = scan_dir(dir, &scan); rc != 0) {
+  LogExtent log;
+  std::string replay_error;
+  if (const int rc = scan_and_assemble(dir, floor, &scan, &out->entries, &log, &replay_error);
+      rc != 0) {
     *error = dir + ": cannot read data directory: " + errno_text(rc);
     return false;
   }
   *error = check_hard_state(scan);
-  if (!error->empty()) return false;
-  *out = RecoveredState{};
-  Assembler assembler(&out->entries);
-  *error = replay_log(scan, &assembler);
+  if (error->empty()) *error = replay_error;
   if (!error->empty()) return false;
   // Every refusal comes before the first change to the directory.
   SnapshotPlan plan;
-  if (!choose_snapshot(scan, assembler.extent(), sink, &plan, error)) return false;
+  if (!choose_snapshot(scan, log, sink, &plan, error)) return false;
+  const std::uint64_t chosen = plan.snapshot ? plan.snapshot->meta.index() : 0;
+  if (chosen < floor && !plan.drop_log) {
+    // A fallback to an older snapshot (or none): it needs entries the
+    // first pass did not keep. Rare (a damaged snapshot), so read again.
+    floor = chosen;
+    if (const int rc = scan_and_assemble(dir, floor, &scan, &out->entries, &log, &replay_error);
+        rc != 0 || !replay_error.empty()) {
+      *error = rc != 0 ? dir + ": cannot read data directory: " + errno_text(rc) : replay_error;
+      return false;
+    }
+  }
   if (!remove_snapshot_tmps(scan, error)) return false;
   if (plan.drop_log) {
     if (!drop_log(&scan, plan.drop_reason, error)) return false;
@@ -314,7 +385,7 @@ bool recover_dir(const std::string& dir, RecoveredState* out, LogLayout* layout,
   if (!finish_dir(scan, error)) return false;
   out->hard_state = scan.hard_state;
   out->snapshot = std::move(plan.snapshot);
-  fill_layout(scan, *out, layout);
+  fill_layout(scan, plan.drop_log ? LogExtent{} : log, *out, layout);
   return true;
 }
 

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,11 +38,12 @@ namespace raftkv::storage {
 // any) and its log.
 struct RecoveredState {
   pb::HardState hard_state;
-  // The log, contiguous from the WAL's first index: 1 without a snapshot;
-  // with one, anything from 1 to snapshot->meta.index() + 1. Entries at or
-  // below the snapshot's index are kept (they agree with it: the log holds
-  // the snapshot's last entry with its term) so that a leader can still
-  // send them to slightly lagging followers.
+  // The log after the snapshot, contiguous: from index 1 without a
+  // snapshot, from snapshot->meta.index() + 1 with one. Entries at or below
+  // the snapshot's index may still be on disk (until compaction), but they
+  // are not decoded into memory: the core would drop them anyway
+  // (core::PersistentState), and holding them made a restarted member's
+  // peak memory twice a running one's.
   std::vector<pb::Entry> entries;
   // The snapshot the state machine starts from (verified in full). Its
   // pairs went to the SnapshotSink given to recovery, if any; otherwise the
@@ -74,9 +76,16 @@ struct DirScan {
   std::vector<std::string> snapshot_tmps;  // *.snap.tmp files (interrupted writes)
 };
 
+// Called by scan_dir after it read each segment, in order; `last`: no
+// segment follows. Once it has used a segment's records it may free all
+// but the last one (recover_dir does, so that only one segment's records
+// are in memory at a time; whether a segment held any record still
+// matters to torn_tail).
+using SegmentHook = std::function<void(SegmentScan& segment, bool last)>;
+
 // Reads every file of `dir` without modifying anything.
 // Returns 0, or a negative errno if the directory cannot be listed.
-int scan_dir(const std::string& dir, DirScan* out);
+int scan_dir(const std::string& dir, DirScan* out, const SegmentHook& hook = {});
 
 // "FILE: corrupt record at offset N (why)": the one-line form of every
 // refusal, so that operators can find the bytes.
@@ -100,6 +109,19 @@ class LogVisitor {
 // first fatal problem of the log; a torn tail of the last segment is not
 // fatal here (see torn_tail()).
 std::string replay_log(const DirScan& scan, LogVisitor* visitor);
+
+// replay_log one segment at a time, as a SegmentHook sees them.
+class LogReplay {
+ public:
+  explicit LogReplay(LogVisitor* visitor) : visitor_(visitor) {}
+  // Replays the next segment: "" or the log's fatal problem (then stop).
+  std::string add(const SegmentScan& segment, bool is_last);
+
+ private:
+  LogVisitor* visitor_;
+  bool started_ = false;
+  std::uint64_t last_ = 0;  // the log's last index so far
+};
 
 // Collects the LogExtent of what replay_log walks (truncations applied).
 class ExtentBuilder : public LogVisitor {

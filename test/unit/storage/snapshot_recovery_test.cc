@@ -36,6 +36,21 @@ std::string make_snapshot(const std::string& dir, std::uint64_t index, std::uint
   return writer->path();
 }
 
+// The log on disk (recovery keeps in memory only what follows the snapshot).
+LogExtent disk_log(const std::string& dir) {
+  DirScan scan;
+  REQUIRE(scan_dir(dir, &scan) == 0);
+  ExtentBuilder builder;
+  REQUIRE(replay_log(scan, &builder).empty());
+  return builder.extent();
+}
+
+std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t i = first; i <= last; ++i) out.push_back(i);
+  return out;
+}
+
 // Flips a byte in the snapshot's body: its checksum fails at the body's start.
 std::uint64_t corrupt_body(const std::string& path) {
   std::string bytes = read_file(path);
@@ -141,8 +156,10 @@ TEST_CASE("compaction deletes only closed segments wholly covered", "[compact]")
   RecoveredState back = reopen(tmp.path());
   REQUIRE(back.snapshot);
   CHECK(back.snapshot->meta.index() == 31);
-  CHECK(back.entries.front().index() == active);
-  CHECK(back.entries.back().index() == 31);
+  CHECK(back.entries.empty());  // all at or below the snapshot
+  const LogExtent log = disk_log(tmp.path());
+  CHECK(log.first == active);
+  CHECK(log.last() == 31);
 }
 
 TEST_CASE("compaction is queued behind earlier writes, in order", "[compact]") {
@@ -164,10 +181,12 @@ TEST_CASE("compaction is queued behind earlier writes, in order", "[compact]") {
   CHECK(order == std::vector<std::string>{"w1:0", "w2:0", "c:0", "w3:0"});
   close_now(loop, wal);
   RecoveredState back = reopen(tmp.path());
-  CHECK(back.entries.front().index() > 1);
-  CHECK(back.entries.front().index() <= 17);
-  CHECK(back.entries.back().index() == 27);
-  CHECK(segment_firsts(tmp.path()).front() == back.entries.front().index());
+  CHECK(indexes(back.entries) == range(17, 27));
+  const LogExtent log = disk_log(tmp.path());
+  CHECK(log.first > 1);
+  CHECK(log.first <= 17);
+  CHECK(log.last() == 27);
+  CHECK(segment_firsts(tmp.path()).front() == log.first);
 }
 
 TEST_CASE("reset after an install, then writes from the snapshot's index + 1", "[reset]") {
@@ -243,8 +262,13 @@ TEST_CASE("recovery keeps a log that holds the snapshot's last entry", "[recover
   CHECK(back.snapshot->pair_count == 2);
   CHECK(sink.map == KvMap{{"a", "1"}, {"b", "2"}});
   CHECK(sink.discards == 0);
-  CHECK(back.entries.size() == 30);  // entries below the snapshot stay for lagging followers
+  // Only the entries after the snapshot: the core would drop the others.
+  CHECK(indexes(back.entries) == range(21, 30));
+  CHECK(disk_log(tmp.path()).first == 1);  // still on disk, not compacted
+  // Writes go on after the log's end.
+  REQUIRE(write_now(loop, *wal, std::nullopt, entries(31, 31, 1)) == 0);
   close_now(loop, wal);
+  CHECK(indexes(reopen(tmp.path()).entries) == range(21, 31));
 }
 
 TEST_CASE("a corrupt newest snapshot falls back to an older one", "[recovery-snapshot]") {
@@ -262,7 +286,8 @@ TEST_CASE("a corrupt newest snapshot falls back to an older one", "[recovery-sna
   CHECK(back.snapshot->meta.index() == 10);
   CHECK(sink.map == KvMap{{"old", "10"}});  // what the corrupt one delivered was discarded
   CHECK(sink.discards == 1);
-  CHECK(back.entries.size() == 30);
+  // The fallback needs what follows the older snapshot: read again.
+  CHECK(indexes(back.entries) == range(11, 30));
   CHECK(std::filesystem::exists(newest));  // left for the operator
   close_now(loop, wal);
 }
@@ -331,6 +356,48 @@ TEST_CASE("a corrupt snapshot with no usable fallback is refused", "[recovery-sn
         0);
   CHECK(error.ends_with(") and no usable older snapshot"));
   CHECK(std::filesystem::exists(newest));
+}
+
+TEST_CASE("recovery keeps in memory only the entries after the snapshot, truncations included",
+          "[recovery-snapshot]") {
+  TempDir tmp;
+  {
+    Loop loop;
+    RecoveredState recovered;
+    auto wal = open_ok(loop, tmp.path(), &recovered, small_segments());
+    REQUIRE(write_now(loop, *wal, hard_state(1, 1), entries(1, 30, 1)) == 0);
+    // A new leader's entries replace 25..30: a truncation above the snapshot.
+    REQUIRE(write_now(loop, *wal, hard_state(2, 2), entries(25, 32, 2)) == 0);
+    close_now(loop, wal);
+  }
+  REQUIRE(segment_firsts(tmp.path()).size() > 2);
+  make_snapshot(tmp.path(), 20, 1);
+  SECTION("snapshot below the truncation") {
+    RecoveredState back = reopen(tmp.path());
+    CHECK(indexes(back.entries) == range(21, 32));
+    CHECK(back.entries[3].term() == 1);  // 24
+    CHECK(back.entries[4].term() == 2);  // 25
+  }
+  SECTION("a newer snapshot past it, whose header cannot be read: the older one is used") {
+    const std::string newest = make_snapshot(tmp.path(), 26, 2);
+    write_file(newest, read_file(newest).substr(0, 3));
+    RecoveredState back = reopen(tmp.path());
+    REQUIRE(back.snapshot);
+    CHECK(back.snapshot->meta.index() == 20);
+    CHECK(indexes(back.entries) == range(21, 32));
+  }
+  SECTION("the newest snapshot, after the truncation") {
+    make_snapshot(tmp.path(), 26, 2);
+    Loop loop;
+    RecoveredState back;
+    auto wal = open_ok(loop, tmp.path(), &back, small_segments());
+    CHECK(indexes(back.entries) == range(27, 32));
+    CHECK(wal->last_index() == 32);
+    REQUIRE(write_now(loop, *wal, std::nullopt, entries(33, 33, 2)) == 0);
+    close_now(loop, wal);
+    CHECK(indexes(reopen(tmp.path()).entries) == range(27, 33));
+    CHECK(disk_log(tmp.path()).first == 1);
+  }
 }
 
 TEST_CASE("a stale log left by an install interrupted before its reset is dropped",
