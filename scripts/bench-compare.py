@@ -318,7 +318,7 @@ def measure(args, system, workload, clients, extra):
     bench = os.path.join(args.build, "tools/bench/raftkv-bench")
     argv = [bench, *system.target(), "--clients", str(clients), "--duration", args.duration,
             "--warmup", args.warmup, "--json", "--quiet", *extra]
-    wal_before = system.wal_counters() if workload == "writes" else None
+    wal_before = system.wal_counters() if workload.startswith("writes") else None
     # --prefill runs before the warm-up and takes a moment: sample after it.
     if "--prefill" in extra:
         subprocess.run([bench, *system.target(), "--clients", "16", "--requests", "1",
@@ -348,6 +348,7 @@ def measure(args, system, workload, clients, extra):
     row["rss_max_mib"] = max(rss)
     if wal_before:
         add_wal_figures(row, wal_before, system.wal_counters())
+        row["leader"] = wal_before["leader"]
     return row
 
 
@@ -368,7 +369,8 @@ def add_wal_figures(row, before, after):
 def log_row(row):
     cpu = f" cpu {row['cpu_us_per_op']:.0f} us/op" if "cpu_us_per_op" in row else ""
     wal = f" {row['entries_per_fsync']:.1f} entries/fsync" if "entries_per_fsync" in row else ""
-    print(f"  {row['system']} {row['workload']} {row['clients']:>3} clients: "
+    leader = f" (leader {row['leader']})" if "leader" in row else ""
+    print(f"  {row['system']} {row['workload']} {row['clients']:>3} clients{leader}: "
           f"{row['ops_per_s']:.0f} ops/s p50 {row['p50_ms']:.2f} p99 {row['p99_ms']:.2f} ms "
           f"errors {row['errors']}{cpu}{wal} rss {row['rss_mib']} MiB", file=sys.stderr)
 
@@ -378,7 +380,12 @@ def plan(args, system):
     sweep = [int(c) for c in args.sweep.split(",")]
     if system.name == "nginx":
         return [("get", c, []) for c in sweep]
-    return ([("writes", c, WRITES) for c in sweep] +
+    # One client lands on member 0, leader or follower as the election went;
+    # a follower forwards to the leader and answers when it learns the commit:
+    # the leader's own single-client latency is measured too.
+    via_leader = ([("writes-via-leader", 1, WRITES + ["--leader-only"])]
+                  if system.name == "raftkv" else [])
+    return ([("writes", c, WRITES) for c in sweep] + via_leader +
             [("reads", args.read_clients, READS),
              ("stale-reads", args.read_clients, READS + ["--stale"])])
 
@@ -413,6 +420,8 @@ def medians(rows):
             if values:
                 m[figure] = statistics.median(values)
         m["ops_per_s_runs"] = [round(r["ops_per_s"]) for r in group]
+        if any("leader" in r for r in group):
+            m["leader_per_run"] = [r.get("leader") for r in group]
         out.append(m)
     return out
 
@@ -454,6 +463,9 @@ def ratio_lines(meds, args):
         r, e, n = (find(meds, "raftkv", "writes", c), find(meds, "etcd", "writes", c),
                    find(meds, "nginx", "get", c))
         lines.append(ratio_row(str(c), r, e, n))
+    if 1 in sweep:
+        lines.append(ratio_row("1 (raftkv via leader)", find(meds, "raftkv", "writes-via-leader", 1),
+                               find(meds, "etcd", "writes", 1), find(meds, "nginx", "get", 1)))
     rc = args.read_clients
     n = find(meds, "nginx", "get", rc)
     for workload in ("reads", "stale-reads"):
