@@ -16,10 +16,15 @@ import os
 import sys
 from xml.sax.saxutils import escape
 
-# (system, workload, legend label, colour, dash pattern)
+# (system, workload, legend label, colour, dash pattern or marker shape)
 SERIES = [("raftkv", "writes", "raftkv writes", "#1f77b4", ""),
           ("etcd", "writes", "etcd 3.4 writes (v3 JSON)", "#d62728", ""),
           ("nginx", "get", "nginx GET (HTTP ceiling)", "#7f7f7f", "6,4")]
+# Single points off the sweep, drawn as unfilled markers.
+MARKERS = [("raftkv", "writes-via-leader", "raftkv writes, 1 client on the leader", "#1f77b4",
+            "circle"),
+           ("raftkv", "reads", "raftkv linearizable reads", "#1f77b4", "diamond"),
+           ("etcd", "reads", "etcd linearizable reads", "#d62728", "diamond")]
 
 PANEL_W, PANEL_H = 400, 300
 MARGIN_L, MARGIN_R, MARGIN_T, MARGIN_B = 70, 20, 40, 50
@@ -93,6 +98,16 @@ class Panel:
         return out
 
 
+def marker(x, y, colour, shape, tip=""):
+    title = f"<title>{escape(tip)}</title>" if tip else ""
+    if shape == "diamond":
+        pts = f"{x:.1f},{y - 6:.1f} {x + 6:.1f},{y:.1f} {x:.1f},{y + 6:.1f} {x - 6:.1f},{y:.1f}"
+        return (f'<polygon points="{pts}" fill="#fff" stroke="{colour}" stroke-width="2">'
+                f'{title}</polygon>')
+    return (f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="#fff" stroke="{colour}" '
+            f'stroke-width="2">{title}</circle>')
+
+
 def number(value):
     if value >= 1000:
         return f"{value / 1000:g}k"
@@ -104,7 +119,7 @@ def text(x, y, body, anchor, extra=""):
             f'{escape(body)}</text>')
 
 
-def legend(x, y):
+def legend(x, y, markers):
     out = []
     for i, (_, _, label, colour, dash) in enumerate(SERIES):
         yy = y + i * 18
@@ -112,12 +127,17 @@ def legend(x, y):
         out.append(f'<line x1="{x}" y1="{yy}" x2="{x + 28}" y2="{yy}" stroke="{colour}" '
                    f'stroke-width="2"{dash_attr}/>')
         out.append(text(x + 34, yy + 4, label, "start"))
+    x2 = x + PANEL_W + MARGIN_R + GAP + MARGIN_L
+    for i, (_, _, label, colour, shape) in enumerate(markers):
+        yy = y + i * 18
+        out.append(marker(x2 + 14, yy, colour, shape))
+        out.append(text(x2 + 34, yy + 4, label, "start"))
     return out
 
 
 def render(data):
     medians = data["medians"]
-    clients = sorted({m["clients"] for m in medians if m["workload"] in ("writes", "get")})
+    clients = sorted({m["clients"] for m in medians})
     width = 2 * (MARGIN_L + PANEL_W + MARGIN_R) + GAP
     height = MARGIN_T + PANEL_H + MARGIN_B + 3 * 18 + 20
     body = []
@@ -126,14 +146,22 @@ def render(data):
              ("p99_ms", "p99 latency", "p99 ms (log scale)")]):
         lines = [(series_points(medians, s, w, figure), colour, dash)
                  for s, w, _, colour, dash in SERIES]
-        values = [v for points, _, _ in lines for _, v in points]
+        dots = [(series_points(medians, s, w, figure), colour, shape, label)
+                for s, w, label, colour, shape in MARKERS]
+        values = [v for points, *_ in lines + dots for _, v in points]
         panel = Panel(i * (MARGIN_L + PANEL_W + MARGIN_R + GAP), clients,
                       decade_range(values), title, ylabel)
         body += panel.frame()
         for points, colour, dash in lines:
             if points:
                 body += panel.line(points, colour, dash)
-    body += legend(MARGIN_L, MARGIN_T + PANEL_H + MARGIN_B + 8)
+        for points, colour, shape, label in dots:
+            for c, v in points:
+                body.append(marker(panel.px(c), panel.py(v), colour, shape,
+                                   f"{label}, {c} clients: {v:.4g}"))
+    present = [m for m in MARKERS
+               if any(x["system"] == m[0] and x["workload"] == m[1] for x in medians)]
+    body += legend(MARGIN_L, MARGIN_T + PANEL_H + MARGIN_B + 8, present)
     info = data.get("machine", {})
     caption = (f"3 members each, 100-byte writes, medians; commit {info.get('commit', '?')}, "
                f"{info.get('date_utc', '?')} UTC, {info.get('nproc', '?')} CPUs")
