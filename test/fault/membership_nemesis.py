@@ -30,48 +30,10 @@ import time
 from typing import Callable, Optional
 
 import harness
+from membership_cluster import MembershipCluster  # noqa: F401  (run_fault builds it)
 
 ID_STRIDE = 100  # slot s's n-th member has id s + ID_STRIDE * n
 CHANGE_BOUND = 10.0  # s to get a change through (leader changes, "pending" 409s)
-
-
-class MembershipCluster(harness.Cluster):
-    """`initial` members started from --cluster plus `spares` slots whose
-    members join later (--join, a spec naming themselves and one member)."""
-
-    def __init__(self, initial: int, spares: int, **kw):
-        self.initial = initial
-        self.node_ids = list(range(initial + spares))  # slot -> id of its current member
-        self.joiners: set[int] = set()
-        self.contact = 0  # the existing member a joiner's spec names
-        super().__init__(n=initial + spares, **kw)
-
-    def member_spec(self, slot: int, node_id: Optional[int] = None) -> str:
-        m = self.members[slot]
-        node_id = self.node_ids[slot] if node_id is None else node_id
-        return f"{node_id},{m.host}:{m.raft_port},{m.host}:{m.http_port}"
-
-    def spec(self) -> str:
-        return ";".join(self.member_spec(i) for i in range(self.initial))
-
-    def command(self, i, extra=None):
-        if i not in self.joiners:
-            return super().command(i, extra)
-        m = self.members[i]
-        spec = f"{self.member_spec(self.contact)};{self.member_spec(i)}"
-        cmd = [harness.binary(), "--node", str(self.node_ids[i]), "--join", "--cluster", spec,
-               "--data-dir", m.data_dir]
-        if m.netns:
-            cmd = ["ip", "netns", "exec", m.netns] + cmd
-        return cmd + self.args + m.extra_args + list(extra or [])
-
-    def start(self, attempts: int = 3) -> None:
-        for i in range(self.initial):
-            self.start_member(i)
-        self.wait_serving(range(self.initial), timeout=15)
-
-    def slot_of(self, node_id: int) -> Optional[int]:
-        return self.node_ids.index(node_id) if node_id in self.node_ids else None
 
 
 class MembershipNemesis:
@@ -125,8 +87,7 @@ class MembershipNemesis:
         c.contact = self.r.rng.choice(sorted(self.config))
         c.start_member(slot)
         m = c.members[slot]
-        path = (f"/members?id={node_id}&raft={m.host}:{m.raft_port}"
-                f"&http={m.host}:{m.http_port}")
+        path = c.add_path(slot)
         self.r.event("membership", "start", action="add", slot=slot, id=node_id)
         outcome, answer = self.change("POST", path)
         self.refresh()

@@ -24,61 +24,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from membership_cluster import MembershipCluster  # noqa: E402
 
 ELECTION_MS = 300  # harness.FAST_FLAGS
 REQUEST_TIMEOUT_MS = 2000
 CHANGE_BOUND = 20.0  # s for a change (and a learner's promotion) to show everywhere
-
-
-class MembershipCluster(harness.Cluster):
-    """`initial` members started from --cluster, plus spare slots (ids
-    initial, initial+1, ...) for members that join later with --join and a
-    spec naming themselves and one existing member."""
-
-    def __init__(self, initial: int, spares: int, **kw):
-        self.initial = initial
-        self.joiners: set[int] = set()
-        super().__init__(n=initial + spares, start=False, **kw)
-
-    def member_spec(self, i: int) -> str:
-        m = self.members[i]
-        return f"{i},{m.host}:{m.raft_port},{m.host}:{m.http_port}"
-
-    def spec(self) -> str:
-        return ";".join(self.member_spec(i) for i in range(self.initial))
-
-    def command(self, i, extra=None):
-        if i not in self.joiners:
-            return super().command(i, extra)
-        m = self.members[i]
-        # Any existing member will do: the leader that adds it calls it.
-        spec = f"{self.member_spec(0)};{self.member_spec(i)}"
-        return ([harness.binary(), "--node", str(i), "--join", "--cluster", spec, "--data-dir",
-                 m.data_dir] + self.args + m.extra_args + list(extra or []))
-
-    def start(self, attempts: int = 1) -> None:
-        for i in range(self.initial):
-            self.start_member(i)
-        self.wait_serving(range(self.initial))
-
-    def join(self, i: int) -> None:
-        self.joiners.add(i)
-        self.start_member(i)
-        self.wait_serving([i])
-
-    def raft_addr(self, i: int) -> str:
-        return f"127.0.0.1:{self.members[i].raft_port}"
-
-    def http_addr(self, i: int) -> str:
-        return f"127.0.0.1:{self.members[i].http_port}"
-
-    def add_path(self, i: int) -> str:
-        return f"/members?id={i}&raft={self.raft_addr(i)}&http={self.http_addr(i)}"
-
-    def members_of(self, via: int) -> dict:
-        r = self.request(via, "GET", "/members")
-        assert r.status == 200, r
-        return {m["id"]: m for m in r.json()}
 
 
 class Writer(threading.Thread):
@@ -171,7 +121,7 @@ class Membership(harness.ClusterTestCase):
     def membership_cluster(self, initial: int, spares: int, **kw) -> MembershipCluster:
         """A started MembershipCluster, cleaned up (logs shown on failure)
         like the harness's own clusters."""
-        c = MembershipCluster(initial, spares, **kw)
+        c = MembershipCluster(initial, spares, start=False, **kw)
         self.__dict__.setdefault("_clusters", []).append(c)
         self.addCleanup(c.cleanup)
         c.start()
