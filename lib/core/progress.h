@@ -62,6 +62,12 @@ struct Progress {
   bool recently_active = false;
   // The highest ReadIndex round the follower echoed in this term (§6.4).
   std::uint64_t read_round_acked = 0;
+  // The highest commit index an AppendEntries sent to the follower let it
+  // adopt (leader_commit capped at the message's last index). The leader
+  // sends a heartbeat as soon as it could tell the follower more, so that
+  // the follower's clients do not wait for the next heartbeat tick. A lost
+  // message makes this an overestimate; the periodic heartbeat repairs it.
+  Index commit_sent = 0;
   // Leader ticks in replicate mode without progress while messages are in
   // flight: a lost tail message is only noticed this way.
   int stall_ticks = 0;

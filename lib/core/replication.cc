@@ -26,8 +26,10 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
   ae->set_read_round(read_round);
   const std::size_t bytes =
       log.copy_into(pr.next, log.last_index(), opts.max_append_bytes, ae->mutable_entries());
+  const Index last = pr.next - 1 + static_cast<Index>(ae->entries_size());
   pr.sent_prev = pr.next - 1;
-  pr.sent(pr.next - 1 + static_cast<Index>(ae->entries_size()), bytes);
+  pr.sent(last, bytes);
+  pr.commit_sent = std::max(pr.commit_sent, std::min(commit, last));
   send(std::move(m));
   return true;
 }
@@ -40,22 +42,24 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
 // index 0, which every log holds (a follower's compacted prefix included).
 // A follower the driver delivered a snapshot to is asked whether it holds
 // the snapshot's last entry (see progress.h, snapshot mode).
+std::pair<Index, Term> Core::State::heartbeat_anchor(const Progress& pr) const {
+  if (pr.mode == Progress::Mode::kSnapshot && pr.snapshot_delivered) {
+    return {pr.pending_snapshot, pr.pending_snapshot_term};
+  }
+  if (const std::optional<Term> match_term = log.term_at(pr.match)) return {pr.match, *match_term};
+  return {0, 0};
+}
+
 void Core::State::send_heartbeat(NodeId to, Progress& pr) {
   pb::Message m = message_to(to);
-  Index anchor = 0;
-  Term anchor_term = 0;
-  if (pr.mode == Progress::Mode::kSnapshot && pr.snapshot_delivered) {
-    anchor = pr.pending_snapshot;
-    anchor_term = pr.pending_snapshot_term;
-  } else if (const std::optional<Term> match_term = log.term_at(pr.match)) {
-    anchor = pr.match;
-    anchor_term = *match_term;
-  }
+  const auto [anchor, anchor_term] = heartbeat_anchor(pr);
   pr.sent_prev = anchor;
+  const Index leader_commit = std::min(commit, anchor);
+  pr.commit_sent = std::max(pr.commit_sent, leader_commit);
   auto* ae = m.mutable_append_entries();
   ae->set_prev_log_index(anchor);
   ae->set_prev_log_term(anchor_term);
-  ae->set_leader_commit(std::min(commit, anchor));
+  ae->set_leader_commit(leader_commit);
   ae->set_read_round(read_round);
   send(std::move(m));
 }
@@ -72,8 +76,13 @@ void Core::State::flush_appends() {
     bool sent = false;
     while (send_append(peer, pr)) sent = true;
     // Followers learn a new commit index from the next append; those that
-    // got none now hear it through a heartbeat (follower writes wait on it).
-    if (commit_changed && !sent && pr.match > 0) send_heartbeat(peer, pr);
+    // got none hear it through a heartbeat at once (their clients wait on
+    // it). Not only when the commit index moves: a follower acknowledging
+    // after the commit point passed was told only up to its old match, and
+    // can learn the rest now.
+    if (!sent && pr.match > 0 && std::min(commit, heartbeat_anchor(pr).first) > pr.commit_sent) {
+      send_heartbeat(peer, pr);
+    }
   }
   need_flush = false;
   commit_changed = false;

@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/configuration.h"
@@ -149,6 +150,7 @@ struct Core::State {
 
   // replication.cc
   bool send_append(NodeId to, Progress& pr);
+  std::pair<Index, Term> heartbeat_anchor(const Progress& pr) const;
   void send_heartbeat(NodeId to, Progress& pr);
   void broadcast_heartbeat();
   void flush_appends();
