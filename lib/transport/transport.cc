@@ -61,8 +61,8 @@ struct Transport::Impl final : InboundHost {
 
   static void connection_cb(uv_stream_t* server, int status);
   static void listener_closed_cb(uv_handle_t* handle);
-  static void prepare_cb(uv_prepare_t* prepare);
-  static void prepare_closed_cb(uv_handle_t* handle);
+  static void idle_cb(uv_idle_t* idle);
+  static void idle_closed_cb(uv_handle_t* handle);
 
   uv_loop_t* loop;
   core::NodeId self_id;
@@ -87,10 +87,15 @@ struct Transport::Impl final : InboundHost {
   std::unordered_set<Inbound*> inbound;          // each frees itself once closed
   uv_tcp_t* listener = nullptr;                  // heap: freed in its close callback
 
-  // Flushes requested during a loop iteration run from a prepare hook, just
-  // before libuv polls for I/O, so that the messages sent to a peer in one
-  // iteration share one uv_write.
-  uv_prepare_t flush_hook;
+  // Flushes requested during a loop iteration run together at the start
+  // of the next one, so that the messages sent to a peer in one iteration
+  // share one uv_write. An idle handle, not a prepare one: an active idle
+  // handle makes libuv poll without blocking, whereas a prepare handle
+  // started from another prepare callback (the daemon handles Raft's
+  // output in one) runs only after the next poll, which can block until
+  // the next heartbeat tick (issue 7: every forwarded write and every
+  // read round waited up to 50 ms for it).
+  uv_idle_t flush_hook;
   std::vector<Outbound*> dirty;
 
   PeerRejectionCounts rejected;
@@ -170,13 +175,13 @@ void Transport::Impl::close_inbound_if(const std::function<bool(const Inbound&)>
 
 void Transport::Impl::request_flush(Outbound* peer) {
   if (closing) return;
-  if (dirty.empty()) uv_prepare_start(&flush_hook, prepare_cb);
+  if (dirty.empty()) uv_idle_start(&flush_hook, idle_cb);
   // A peer may be listed twice; a second flush() is a cheap no-op.
   dirty.push_back(peer);
 }
 
 void Transport::Impl::run_flushes() {
-  uv_prepare_stop(&flush_hook);  // an active prepare handle keeps the loop alive
+  uv_idle_stop(&flush_hook);  // an active idle handle keeps the loop spinning
   std::vector<Outbound*> batch = std::move(dirty);
   dirty.clear();
   for (Outbound* peer : batch) peer->flush();
@@ -243,11 +248,11 @@ void Transport::Impl::listener_closed_cb(uv_handle_t* handle) {
   tracker->closed();
 }
 
-void Transport::Impl::prepare_cb(uv_prepare_t* prepare) {
-  static_cast<Impl*>(prepare->data)->run_flushes();
+void Transport::Impl::idle_cb(uv_idle_t* idle) {
+  static_cast<Impl*>(idle->data)->run_flushes();
 }
 
-void Transport::Impl::prepare_closed_cb(uv_handle_t* handle) {
+void Transport::Impl::idle_closed_cb(uv_handle_t* handle) {
   static_cast<Impl*>(handle->data)->handles.closed();
 }
 
@@ -256,7 +261,7 @@ void Transport::Impl::prepare_closed_cb(uv_handle_t* handle) {
 Transport::Transport(uv_loop_t* loop, core::NodeId self, std::vector<Peer> peers,
                      TransportOptions options, MessageHandler on_message)
     : impl_(std::make_unique<Impl>(loop, self, std::move(options), std::move(on_message))) {
-  uv_prepare_init(loop, &impl_->flush_hook);
+  uv_idle_init(loop, &impl_->flush_hook);
   impl_->flush_hook.data = impl_.get();
   impl_->handles.opened();
   if (!impl_->options.cluster_secret.empty() && !init_peer_auth()) {
@@ -315,6 +320,10 @@ bool Transport::send(pb::Message message) {
   return it->second->enqueue(message);  // refuses once closed
 }
 
+void Transport::flush() {
+  if (!impl_->closing) impl_->run_flushes();
+}
+
 void Transport::close(std::function<void()> done) {
   Impl& impl = *impl_;
   // Register first: the handles below close asynchronously, so `done` can
@@ -323,7 +332,7 @@ void Transport::close(std::function<void()> done) {
   if (impl.closing) return;
   impl.closing = true;
   impl.dirty.clear();
-  uv_close(reinterpret_cast<uv_handle_t*>(&impl.flush_hook), Impl::prepare_closed_cb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&impl.flush_hook), Impl::idle_closed_cb);
   if (impl.listener != nullptr) {
     uv_close(reinterpret_cast<uv_handle_t*>(std::exchange(impl.listener, nullptr)),
              Impl::listener_closed_cb);

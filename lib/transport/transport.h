@@ -130,6 +130,12 @@ class Transport {
   // Never blocks; never buffers without bound.
   bool send(pb::Message message);
 
+  // Hands what send() queued to the sockets now instead of at the start of
+  // the next loop iteration. A driver that sends a batch of messages (one
+  // Raft Ready) calls it after the batch: the batch still shares one write
+  // per peer, and leaves before the loop polls again.
+  void flush();
+
   // Closes the listener, every connection in whatever state (connecting,
   // handshaking, open, backing off) and every timer; `done` runs once the
   // close callback of every handle has run. Later send()s are refused.
