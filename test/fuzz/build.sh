@@ -6,8 +6,8 @@
 #   test/fuzz/build.sh [BUILD_DIR]     (default /tmp/raftkv-fuzz)
 #
 # Needs clang++ (Debian: clang-14) and libFuzzer's runtime (Debian:
-# libclang-rt-14-dev), protoc and the protobuf, zlib and llhttp (node-llhttp)
-# headers the main build uses. Exits 77 with a message when the compiler or
+# libclang-rt-14-dev), protoc and the protobuf, zlib, libsodium and llhttp
+# (node-llhttp) headers the main build uses. Exits 77 with a message when the compiler or
 # libFuzzer is missing, so meson reports the fuzz test as skipped.
 set -euo pipefail
 
@@ -64,7 +64,8 @@ done
 # The sources each target needs (all compiled once into $out/obj).
 common_src=(lib/util/log.cc)
 http_src=(lib/http/request_parser.cc lib/http/request.cc lib/http/url.cc)
-frame_src=(lib/transport/frame.cc lib/transport/handshake.cc gen:raft.pb.cc)
+frame_src=(lib/transport/frame.cc lib/transport/handshake.cc lib/transport/peer_auth.cc
+           lib/transport/connector_auth.cc gen:raft.pb.cc)
 wal_src=(lib/storage/recovery.cc lib/storage/segment.cc lib/storage/record.cc
          lib/storage/snapshot_file.cc lib/storage/snapshot_recovery.cc
          lib/storage/hard_state_file.cc lib/storage/file_util.cc gen:raft.pb.cc)
@@ -98,7 +99,7 @@ link_target() {  # name sources...
   for s in "$@"; do objs+=("$(compile "$s")"); done
   objs+=("$(compile "test/fuzz/$name.cc")")
   "$cxx" -fsanitize=fuzzer,address,undefined "${objs[@]}" -o "$out/$name" \
-    -lprotobuf -lz -lpthread
+    -lprotobuf -lz -lsodium -lpthread
   echo "built $out/$name"
 }
 

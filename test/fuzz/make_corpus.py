@@ -4,6 +4,8 @@
 Run it again after a format change; the files are small on purpose.
 Python standard library only; protobuf bytes are built by hand."""
 
+import hashlib
+import hmac
 import os
 import struct
 import zlib
@@ -77,6 +79,18 @@ write("fuzz_peer_frame", "handshake_vote_read", b"\x05" + frame(handshake) + fra
 write("fuzz_peer_frame", "oversized", b"\x00" + b"\xff\xff\xff\xff" + b"x" * 8)
 write("fuzz_peer_frame", "zero_length", b"\x00" + frame(handshake) + b"\x00\x00\x00\x00")
 write("fuzz_peer_frame", "bad_magic", b"\x00" + frame(field_fixed32(1, 0x12345678)))
+# With the target's cluster secret and fixed acceptor nonce: a handshake
+# carrying the valid proof (docs/peer-protocol.md, "Cluster secret"), and an
+# acceptor's AuthChallenge for the caller's side.
+secret, nonce_a, nonce_c = b"fuzz-cluster-secret-0123456789", b"\x5a" * 32, b"\xc3" * 32
+proof = hmac.new(secret, b"raftkv-peer-v1 handshake\0" + struct.pack(">I", 32) + nonce_a +
+                 struct.pack(">I", 32) + nonce_c + struct.pack(">QQI", 0, 1, 0),
+                 hashlib.sha256).digest()
+write("fuzz_peer_frame", "handshake_with_proof",
+      b"\x00" + frame(handshake + field_bytes(5, proof) + field_bytes(7, nonce_c)) +
+      frame(msg_append))
+write("fuzz_peer_frame", "auth_challenge",
+      b"\x00" + frame(field_fixed32(1, 0x52414654) + field_varint(2, 1) + field_bytes(3, nonce_a)))
 
 # ---- fuzz_wal_recovery: flags byte, split (be16), segment bytes
 def seg_header(first: int) -> bytes:
