@@ -3,11 +3,13 @@
 // Happy path: bytes are appended to input_ and parsed (drive()); a complete
 // request pauses the parser and goes to the handler (state kAwaiting); the
 // parser's unconsumed bytes stay in input_. When the Responder answers, the
-// response is queued with one uv_write (head and body as two buffers, the
-// body not copied) and parsing resumes where it stopped (at once if the
-// handler answered synchronously, else from a zero timer, never inside the
-// caller's send()), so pipelined requests are answered in order. While a request is with the
-// handler the socket is still read (to notice resets) until max_pipelined_bytes are buffered; then
+// response is written with one writev (head and body as two buffers, the
+// body not copied; uv_write only for what the socket does not take at once)
+// and parsing resumes where it stopped: at once if the handler answered
+// synchronously; else, when pipelined bytes wait, from a zero timer (never
+// inside the caller's send()), so pipelined requests are answered in order.
+// While a request is with the handler the socket is still read (to notice
+// resets) until max_pipelined_bytes are buffered; then
 // reading stops (TCP backpressure).
 //
 // Failure modes: a protocol error or limit answers 4xx with
@@ -82,7 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send_error(int status, std::string_view message);
   bool write_response(Response response, ConnectionHeader connection);
   void write_continue();
-  bool queue_write(std::unique_ptr<WriteRequest> write);
+  bool queue_write(std::string head, std::string body);
+  bool queue_rest(std::string head, std::string body);
   void close_gracefully();
   void arm_request_timer();
   void start_reading();

@@ -345,3 +345,46 @@ TEST_CASE("Responder::send from outside the handler never re-enters the handler"
   server.on_loop([&] { was_reentered = *reentered; });
   CHECK_FALSE(was_reentered);
 }
+
+TEST_CASE("a response the socket cannot take at once arrives whole, before the next ones") {
+  TestServer server(Limits{}, [](uv_loop_t* loop) { return test_handler(loop); });
+  // A small receive buffer: the 4 MiB body is written in part at once and
+  // the rest is queued; the answers behind it must wait for it.
+  Client client(server.port(), /*receive_buffer=*/4096);
+  client.send(get("/big/4194304") + get("/now") + get("/delay/0") + get("/big/100000"));
+  auto response = client.read_response(10s);
+  REQUIRE(response);
+  CHECK(response->body == std::string(4194304, 'b'));
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "GET /now\n");
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "GET /delay/0\n");
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == std::string(100000, 'b'));
+  // Every byte is counted once, whether written at once or queued: the
+  // bodies plus four heads of well under 200 bytes each.
+  const std::uint64_t bodies = 4194304 + 9 + 13 + 100000;
+  REQUIRE(server.wait_for([&](const ServerMetrics& m) { return m.bytes_written > bodies; }));
+  CHECK(server.metrics().bytes_written < bodies + 4 * 200);
+}
+
+TEST_CASE("after an asynchronous answer the connection reads the next request") {
+  TestServer server(Limits{}, [](uv_loop_t* loop) { return test_handler(loop); });
+  Client client(server.port());
+  for (int i = 0; i < 3; ++i) {
+    client.send(get("/delay/5"));
+    auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "GET /delay/5\n");
+    client.send(get("/now"));
+    response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "GET /now\n");
+  }
+  const ServerMetrics metrics = server.metrics();
+  CHECK(metrics.requests == 6);
+  CHECK(metrics.responses_by_class[2] == 6);
+}
