@@ -268,6 +268,41 @@ class ClusterSecret(harness.ClusterTestCase):
         self.assertEqual(c.get(victim, "k").body, b"v2")
         print(f"refused on member {victim}: {delta}; term {term}, leader {lead} unchanged")
 
+    def test_snapshot_reaches_a_lagging_member_over_authenticated_connections(self):
+        """Snapshot chunks travel as Messages on the same authenticated
+        connections: a member that missed compacted entries catches up."""
+        c = secret_cluster(self, [SECRET, SECRET, SECRET])
+        for m in c.members:
+            m.extra_args += ["--snapshot-entries", "20", "--snapshot-trailing", "0"]
+        c.stop_all()
+        for i in range(3):
+            c.start_member(i)
+        c.wait_serving()
+        lead = c.wait_for_leader(timeout=10)
+        lagging = next(i for i in range(3) if i != lead)
+        c.stop(lagging)
+        for k in range(60):
+            self.assertEqual(c.put(lead, f"s{k}", f"v{k}".encode()).status, 200)
+
+        def compacted():
+            st = c.must_status(lead)
+            return st.get("first_log_index", 0) > 1
+        harness.wait_until(compacted, 10, f"leader {lead} to compact its log")
+        c.start_member(lagging)
+        c.wait_serving([lagging])
+        target = c.must_status(lead)["commit_index"]
+        harness.wait_until(lambda: c.must_status(lagging)["applied_index"] >= target, 20,
+                           f"member {lagging} to catch up to {target}")
+        st = c.must_status(lagging)
+        self.assertGreater(st.get("snapshot_index", 0), 0, f"caught up without a snapshot: {st}")
+        body = c.request(lagging, "GET", "/metrics").body.decode()
+        installs = re.search(r"^raftkv_snapshot_installs_total (\S+)", body, re.M)
+        self.assertTrue(installs and float(installs.group(1)) >= 1,
+                        f"member {lagging} installed no snapshot")
+        self.assertEqual(c.get(lagging, "s59", stale="true").body, b"v59")
+        self.assertEqual(sum(rejections(c, i)["auth_failed"] + rejections(c, i)["auth_missing"]
+                             for i in range(3)), 0)
+
     def stays_outside(self, c: harness.Cluster, lead: int, term: int) -> None:
         """For 1.5 s (five election timeouts, plenty for a connected member to
         hear the leader's heartbeats and commits), member 2 never learns the
