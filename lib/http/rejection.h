@@ -5,9 +5,10 @@
 // family, so an operator sees every refusal of hostile input in one place.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+
+#include "util/reason_counts.h"
 
 namespace raftkv::http {
 
@@ -44,15 +45,6 @@ inline constexpr std::size_t kRejectionCount = static_cast<std::size_t>(Rejectio
 const char* rejection_name(Rejection reason);
 
 // One counter per reason.
-class RejectionCounts {
- public:
-  void add(Rejection reason) { ++counts_[static_cast<std::size_t>(reason)]; }
-  std::uint64_t operator[](Rejection reason) const {
-    return counts_[static_cast<std::size_t>(reason)];
-  }
-
- private:
-  std::array<std::uint64_t, kRejectionCount> counts_{};
-};
+using RejectionCounts = util::ReasonCounts<Rejection, kRejectionCount>;
 
 }  // namespace raftkv::http

@@ -1,7 +1,6 @@
 #include "transport/peer_rejection.h"
 
 #include <iterator>
-#include <numeric>
 
 namespace raftkv::transport {
 
@@ -15,10 +14,6 @@ const char* peer_rejection_name(PeerRejection reason) {
   static_assert(std::size(kNames) == kPeerRejectionCount, "a name for every PeerRejection");
   const auto index = static_cast<std::size_t>(reason);
   return index < kPeerRejectionCount ? kNames[index] : "unknown";
-}
-
-std::uint64_t PeerRejectionCounts::total() const {
-  return std::accumulate(counts_.begin(), counts_.end(), std::uint64_t{0});
 }
 
 }  // namespace raftkv::transport

@@ -2,9 +2,10 @@
 // label of /metrics' raftkv_peer_rejected_total.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
+
+#include "util/reason_counts.h"
 
 namespace raftkv::transport {
 
@@ -29,16 +30,6 @@ inline constexpr std::size_t kPeerRejectionCount = static_cast<std::size_t>(Peer
 const char* peer_rejection_name(PeerRejection reason);
 
 // One counter per reason.
-class PeerRejectionCounts {
- public:
-  void add(PeerRejection reason) { ++counts_[static_cast<std::size_t>(reason)]; }
-  std::uint64_t operator[](PeerRejection reason) const {
-    return counts_[static_cast<std::size_t>(reason)];
-  }
-  std::uint64_t total() const;
-
- private:
-  std::array<std::uint64_t, kPeerRejectionCount> counts_{};
-};
+using PeerRejectionCounts = util::ReasonCounts<PeerRejection, kPeerRejectionCount>;
 
 }  // namespace raftkv::transport
