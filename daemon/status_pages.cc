@@ -14,18 +14,23 @@ std::string id_or_null(core::NodeId id) {
   return id == core::kNoNode ? std::string("null") : std::to_string(id);
 }
 
-void gauge(std::string& out, const char* name, const char* help, double value) {
+// One unlabelled series: its HELP and TYPE lines and its value.
+void scalar(std::string& out, const char* name, const char* type, const char* help, double value) {
   char line[512];
-  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name,
+  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type,
                 name, value);
   out += line;
 }
 
-void counter(std::string& out, const char* name, const char* help, double value) {
-  char line[512];
-  std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s %.17g\n", name, help, name,
-                name, value);
-  out += line;
+// Any number (counts are std::uint64_t): /metrics prints doubles.
+template <typename Number>
+void gauge(std::string& out, const char* name, const char* help, Number value) {
+  scalar(out, name, "gauge", help, static_cast<double>(value));
+}
+
+template <typename Number>
+void counter(std::string& out, const char* name, const char* help, Number value) {
+  scalar(out, name, "counter", help, static_cast<double>(value));
 }
 
 void labeled_counter(std::string& out, const char* name, const std::string& labels, double value) {
@@ -56,21 +61,18 @@ std::string label(const char* key, std::string_view value) {
 void HttpApi::append_storage_metrics(std::string& out) const {
   const storage::WalMetrics& wal = node_->wal().metrics();
   counter(out, "raftkv_wal_fsyncs_total", "fdatasyncs of log segments and the hard state",
-          static_cast<double>(wal.fsyncs));
+          wal.fsyncs);
   counter(out, "raftkv_wal_batches_total", "group commits (one write + fdatasync each)",
-          static_cast<double>(wal.batches));
-  counter(out, "raftkv_wal_entries_written_total", "log entries made durable",
-          static_cast<double>(wal.entries_written));
+          wal.batches);
+  counter(out, "raftkv_wal_entries_written_total", "log entries made durable", wal.entries_written);
   gauge(out, "raftkv_wal_entries_per_fsync", "mean entries made durable per group commit",
         wal.batches == 0
             ? 0.0
             : static_cast<double>(wal.entries_written) / static_cast<double>(wal.batches));
   gauge(out, "raftkv_wal_max_entries_per_fsync", "largest group commit, in entries",
-        static_cast<double>(wal.max_entries_per_fsync));
-  counter(out, "raftkv_wal_bytes_written_total", "bytes written to the log",
-          static_cast<double>(wal.bytes_written));
-  counter(out, "raftkv_wal_failed_writes_total", "log writes that failed",
-          static_cast<double>(wal.failed_writes));
+        wal.max_entries_per_fsync);
+  counter(out, "raftkv_wal_bytes_written_total", "bytes written to the log", wal.bytes_written);
+  counter(out, "raftkv_wal_failed_writes_total", "log writes that failed", wal.failed_writes);
   append_disk_metrics(out);
   out +=
       "# HELP raftkv_wal_fsync_seconds fdatasync latency\n"
@@ -103,26 +105,24 @@ void HttpApi::append_disk_metrics(std::string& out) const {
   gauge(out, "raftkv_disk_stuck", "1 while a log write is in flight past the election timeout",
         watchdog.state() == DiskState::kStuck ? 1.0 : 0.0);
   counter(out, "raftkv_disk_full_episodes_total", "times the log ran out of disk space",
-          static_cast<double>(full.episodes));
+          full.episodes);
   counter(out, "raftkv_disk_full_retries_total", "log writes retried after running out of space",
-          static_cast<double>(full.retries));
+          full.retries);
   counter(out, "raftkv_disk_stuck_episodes_total", "times a log write stayed in flight too long",
-          static_cast<double>(m.stuck_episodes));
+          m.stuck_episodes);
   counter(out, "raftkv_disk_handoffs_total", "leadership hand-offs because of the disk",
-          static_cast<double>(m.handoffs));
+          m.handoffs);
   counter(out, "raftkv_disk_refused_writes_total", "client writes refused (503) for the disk",
-          static_cast<double>(m.refused_writes));
+          m.refused_writes);
 }
 
 void HttpApi::append_membership_metrics(std::string& out) const {
   const pb::ClusterConfig& config = node_->membership();
   const MembershipMetrics& m = node_->membership_metrics();
-  gauge(out, "raftkv_members", "members of the configuration in force",
-        static_cast<double>(config.members_size()));
-  gauge(out, "raftkv_voters", "voters of the configuration in force",
-        static_cast<double>(voter_count(config)));
+  gauge(out, "raftkv_members", "members of the configuration in force", config.members_size());
+  gauge(out, "raftkv_voters", "voters of the configuration in force", voter_count(config));
   gauge(out, "raftkv_learners", "learners (non-voters catching up) of the configuration in force",
-        static_cast<double>(learner_count(config)));
+        learner_count(config));
   std::vector<Sample> standings;
   for (const Standing standing : {Standing::kMember, Standing::kJoining, Standing::kRemoved}) {
     standings.push_back(
@@ -131,12 +131,11 @@ void HttpApi::append_membership_metrics(std::string& out) const {
   family(out, "raftkv_standing", "gauge",
          "1 for this member's standing: member, joining (not added yet) or removed", standings);
   counter(out, "raftkv_config_changes_applied_total", "configuration entries applied",
-          static_cast<double>(m.changes_applied));
+          m.changes_applied);
   counter(out, "raftkv_config_changes_proposed_total", "membership changes this member proposed",
-          static_cast<double>(m.changes_proposed));
+          m.changes_proposed);
   counter(out, "raftkv_config_changes_refused_total",
-          "membership changes refused for good (409: unsafe or in conflict)",
-          static_cast<double>(m.changes_refused));
+          "membership changes refused for good (409: unsafe or in conflict)", m.changes_refused);
 }
 
 void HttpApi::append_transport_metrics(std::string& out) const {
@@ -196,38 +195,35 @@ void HttpApi::append_snapshot_metrics(std::string& out) const {
   const SnapshotMetrics& node = node_->snapshot_metrics();
   const transport::SnapshotReceiverStats& received = node_->snapshot_receiver().stats();
   gauge(out, "raftkv_snapshot_index", "last log index covered by the newest snapshot",
-        static_cast<double>(s.snapshot_index));
-  gauge(out, "raftkv_first_log_index", "first index still in the log",
-        static_cast<double>(s.first_log_index));
+        s.snapshot_index);
+  gauge(out, "raftkv_first_log_index", "first index still in the log", s.first_log_index);
   counter(out, "raftkv_snapshots_taken_total", "snapshots of this member's state written",
-          static_cast<double>(taker.taken));
+          taker.taken);
   counter(out, "raftkv_snapshots_failed_total", "snapshots that could not be written",
-          static_cast<double>(taker.failed));
+          taker.failed);
   gauge(out, "raftkv_snapshot_running", "1 while a snapshot is being written",
         taker.running ? 1 : 0);
   gauge(out, "raftkv_snapshot_last_duration_seconds", "time to write the last snapshot",
         static_cast<double>(taker.last_duration_ms) / 1e3);
-  gauge(out, "raftkv_snapshot_last_bytes", "size of the last snapshot file",
-        static_cast<double>(taker.last_bytes));
+  gauge(out, "raftkv_snapshot_last_bytes", "size of the last snapshot file", taker.last_bytes);
   gauge(out, "raftkv_snapshot_last_fork_seconds", "loop stall of the last snapshot's fork()",
         static_cast<double>(taker.last_fork_us) / 1e6);
   counter(out, "raftkv_log_compactions_total", "log compactions after a snapshot",
-          static_cast<double>(node.compactions));
+          node.compactions);
   counter(out, "raftkv_snapshot_installs_total", "snapshots received from a leader and installed",
-          static_cast<double>(node.installs));
+          node.installs);
   gauge(out, "raftkv_snapshot_last_install_seconds",
         "time to load the last installed snapshot into the state machine",
         static_cast<double>(node.last_install_ms) / 1e3);
   gauge(out, "raftkv_snapshot_sends_in_progress", "snapshot transfers to followers running",
-        static_cast<double>(node_->snapshot_sends_in_progress()));
+        node_->snapshot_sends_in_progress());
   family(out, "raftkv_snapshot_sends_total", "counter",
          "snapshot transfers to followers, by outcome",
          {{label("result", "ok"), static_cast<double>(node.sends_succeeded)},
           {label("result", "failed"), static_cast<double>(node.sends_failed)},
           {label("result", "cancelled"), static_cast<double>(node.sends_cancelled)}});
   counter(out, "raftkv_snapshot_sent_bytes_total",
-          "snapshot chunk bytes sent by finished transfers (resends included)",
-          static_cast<double>(node.sent_bytes));
+          "snapshot chunk bytes sent by finished transfers (resends included)", node.sent_bytes);
   gauge(out, "raftkv_snapshot_receives_in_progress", "1 while a snapshot is being received",
         received.in_progress ? 1 : 0);
   family(out, "raftkv_snapshot_receives_total", "counter",
@@ -236,7 +232,7 @@ void HttpApi::append_snapshot_metrics(std::string& out) const {
           {label("result", "failed"), static_cast<double>(received.failed)},
           {label("result", "abandoned"), static_cast<double>(received.abandoned)}});
   counter(out, "raftkv_snapshot_received_bytes_total", "snapshot bytes written while receiving",
-          static_cast<double>(received.bytes_written));
+          received.bytes_written);
 }
 
 // The client port: the server's connection counters and every refusal of a
@@ -244,11 +240,9 @@ void HttpApi::append_snapshot_metrics(std::string& out) const {
 void HttpApi::append_http_metrics(std::string& out) const {
   const http::ServerMetrics none;
   const http::ServerMetrics& server = server_metrics_ != nullptr ? *server_metrics_ : none;
-  gauge(out, "raftkv_http_connections_open", "client connections open",
-        static_cast<double>(server.connections_open));
+  gauge(out, "raftkv_http_connections_open", "client connections open", server.connections_open);
   counter(out, "raftkv_http_connections_accepted_total",
-          "client connections accepted (refused ones excluded)",
-          static_cast<double>(server.connections_accepted));
+          "client connections accepted (refused ones excluded)", server.connections_accepted);
   std::vector<Sample> reasons;
   for (std::size_t i = 0; i < http::kRejectionCount; ++i) {
     const auto reason = static_cast<http::Rejection>(i);
@@ -294,28 +288,21 @@ std::string HttpApi::metrics_text() const {
     roles.push_back({label("role", core::role_name(role)), s.role == role ? 1.0 : 0.0});
   }
   family(out, "raftkv_role", "gauge", "1 for the member's current Raft role", roles);
-  gauge(out, "raftkv_term", "current Raft term", static_cast<double>(s.term));
+  gauge(out, "raftkv_term", "current Raft term", s.term);
   gauge(out, "raftkv_leader_id", "id of the known leader, -1 if none",
-        s.leader == core::kNoNode ? -1.0 : static_cast<double>(s.leader));
-  gauge(out, "raftkv_commit_index", "highest log index known committed",
-        static_cast<double>(s.commit_index));
-  gauge(out, "raftkv_applied_index", "highest log index applied",
-        static_cast<double>(s.applied_index));
-  gauge(out, "raftkv_last_log_index", "last log index", static_cast<double>(s.last_log_index));
-  gauge(out, "raftkv_keys", "keys in the state machine",
-        static_cast<double>(node_->state_machine().key_count()));
-  counter(out, "raftkv_proposals_total", "commands proposed by this member",
-          static_cast<double>(n.proposals));
+        s.leader == core::kNoNode ? -1.0 : s.leader);
+  gauge(out, "raftkv_commit_index", "highest log index known committed", s.commit_index);
+  gauge(out, "raftkv_applied_index", "highest log index applied", s.applied_index);
+  gauge(out, "raftkv_last_log_index", "last log index", s.last_log_index);
+  gauge(out, "raftkv_keys", "keys in the state machine", node_->state_machine().key_count());
+  counter(out, "raftkv_proposals_total", "commands proposed by this member", n.proposals);
   counter(out, "raftkv_proposals_refused_total", "proposals refused (no leader, back pressure)",
-          static_cast<double>(n.proposals_refused));
-  counter(out, "raftkv_entries_applied_total", "log entries applied",
-          static_cast<double>(n.entries_applied));
+          n.proposals_refused);
+  counter(out, "raftkv_entries_applied_total", "log entries applied", n.entries_applied);
   counter(out, "raftkv_reads_confirmed_total", "linearizable reads confirmed by ReadIndex",
-          static_cast<double>(n.reads_confirmed));
-  counter(out, "raftkv_requests_timed_out_total", "requests answered 504",
-          static_cast<double>(n.requests_timed_out));
-  counter(out, "raftkv_leader_changes_total", "times the known leader changed",
-          static_cast<double>(n.leader_changes));
+          n.reads_confirmed);
+  counter(out, "raftkv_requests_timed_out_total", "requests answered 504", n.requests_timed_out);
+  counter(out, "raftkv_leader_changes_total", "times the known leader changed", n.leader_changes);
   append_storage_metrics(out);
   append_transport_metrics(out);
   append_membership_metrics(out);
