@@ -48,7 +48,10 @@ void DiskWatchdog::enter(DiskState next, std::uint64_t now_ms,
   } else if (before == DiskState::kFull && next == DiskState::kOk) {
     RKV_INFO(kLog, "disk no longer full: writes are taken again");
   }
-  if (before == DiskState::kOk) next_handoff_ms_ = now_ms;  // a new episode: act at once
+  if (before == DiskState::kOk) {  // a new episode: act at once
+    next_handoff_ms_ = now_ms;
+    attempts_ = 0;
+  }
   if (next == DiskState::kStuck) {
     ++metrics_.stuck_episodes;
     since_ms_ = since_ms.value_or(now_ms);
@@ -63,6 +66,7 @@ void DiskWatchdog::enter(DiskState next, std::uint64_t now_ms,
 
 void DiskWatchdog::note_handoff(std::uint64_t now_ms, bool started) {
   if (started) ++metrics_.handoffs;
+  ++attempts_;
   next_handoff_ms_ = now_ms + handoff_retry_ms_;
 }
 

@@ -48,6 +48,8 @@ class DiskWatchdog {
   void note_handoff(std::uint64_t now_ms, bool started);
 
   DiskState state() const { return state_; }
+  // No hand-off attempted yet in this episode (log the first one loudly).
+  bool first_attempt() const { return attempts_ == 0; }
   // The 503 reason for a new client write, or nullptr when writes are taken.
   const char* refusal() const;
   void count_refusal() { ++metrics_.refused_writes; }
@@ -61,6 +63,7 @@ class DiskWatchdog {
   DiskState state_ = DiskState::kOk;
   std::uint64_t since_ms_ = 0;         // when the current condition's batch started
   std::uint64_t next_handoff_ms_ = 0;  // no hand-off attempt before this
+  std::uint64_t attempts_ = 0;         // hand-off attempts in this episode
   DiskWatchdogMetrics metrics_;
 };
 

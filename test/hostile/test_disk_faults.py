@@ -146,7 +146,8 @@ class DiskFaults(harness.ClusterTestCase):
             c.cleanup()  # the members first: a busy mount cannot go
             if mounted and os.path.ismount(data):
                 subprocess.run(["umount", "-l", data], check=False)
-                shutil.rmtree(c.tmp, ignore_errors=True)
+                if not c.keep:
+                    shutil.rmtree(c.tmp, ignore_errors=True)
         self.addCleanup(unmount)
         atexit.register(unmount)  # also when the test run is interrupted
         how = "tmpfs of 32 MiB filled with a ballast file" if mounted else \
