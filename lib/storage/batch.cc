@@ -111,15 +111,12 @@ void plan_entries(const PendingBatch& batch, const std::vector<std::uint64_t>& s
     chunk.first_index = segment_firsts.back();
     chunk.offset = active_bytes;
   }
-  std::string record;
   for (const pb::Entry& entry : batch.tail()) {
-    record.clear();
-    append_entry_record(entry, &record);
-    if (must_roll(chunk, entry.index(), record.size(), segment_bytes)) {
+    if (must_roll(chunk, entry.index(), entry_record_size(entry), segment_bytes)) {
       plan.chunks.push_back(std::move(chunk));
       chunk = new_chunk(entry.index());
     }
-    chunk.bytes += record;
+    append_entry_record(entry, &chunk.bytes);
     ++chunk.entries;
     ++plan.entries;
   }

@@ -41,15 +41,31 @@ std::uint64_t get_u64(const char* p) {
   return value;
 }
 
+namespace {
+
+void store_u32(char* p, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
+}  // namespace
+
+std::size_t entry_record_size(const pb::Entry& entry) {
+  return kRecordHeaderBytes + 1 + entry.ByteSizeLong();
+}
+
+// Serializes the entry straight into `out` (no temporary body string: this
+// runs for every entry on every member).
 void append_entry_record(const pb::Entry& entry, std::string* out) {
-  std::string body;
-  body.push_back(static_cast<char>(RecordType::kEntry));
-  entry.AppendToString(&body);
+  const std::size_t body_size = 1 + entry.ByteSizeLong();  // also caches the sizes
   const std::size_t start = out->size();
-  put_u32(out, static_cast<std::uint32_t>(body.size()));
-  put_u32(out, crc32_of(body.data(), body.size()));
-  put_u32(out, crc32_of(out->data() + start, 8));
-  out->append(body);
+  out->resize(start + kRecordHeaderBytes + body_size);
+  char* header = out->data() + start;
+  char* body = header + kRecordHeaderBytes;
+  body[0] = static_cast<char>(RecordType::kEntry);
+  entry.SerializeWithCachedSizesToArray(reinterpret_cast<std::uint8_t*>(body + 1));
+  store_u32(header, static_cast<std::uint32_t>(body_size));
+  store_u32(header + 4, crc32_of(body, body_size));
+  store_u32(header + 8, crc32_of(header, 8));
 }
 
 namespace {

@@ -41,6 +41,8 @@ std::uint64_t get_u64(const char* p);
 
 // Appends one framed kEntry record holding `entry` to `out`.
 void append_entry_record(const pb::Entry& entry, std::string* out);
+// The bytes append_entry_record() appends for `entry`.
+std::size_t entry_record_size(const pb::Entry& entry);
 
 enum class DecodeStatus {
   kOk,     // a complete record with good checksums and a parsable entry

@@ -32,6 +32,20 @@ TEST_CASE("records round trip and reject damage", "[record]") {
   CHECK_FALSE(valid_record_follows(bytes, 1));
 }
 
+TEST_CASE("records are framed as the disk format says, appended after what is there", "[record]") {
+  const auto e = entry(9, 2, std::string(300, 'x'));
+  std::string bytes = "prefix";
+  append_entry_record(e, &bytes);
+  CHECK(bytes.size() == 6 + entry_record_size(e));
+  const std::string_view record = std::string_view(bytes).substr(6);
+  std::string body(1, static_cast<char>(RecordType::kEntry));
+  e.AppendToString(&body);
+  CHECK(get_u32(record.data()) == body.size());
+  CHECK(get_u32(record.data() + 4) == crc32_of(body.data(), body.size()));
+  CHECK(get_u32(record.data() + 8) == crc32_of(record.data(), 8));
+  CHECK(record.substr(kRecordHeaderBytes) == body);
+}
+
 TEST_CASE("segment names encode the first index", "[record]") {
   CHECK(segment_file_name(1) == "00000000000000000001.wal");
   std::uint64_t first = 0;
