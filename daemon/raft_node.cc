@@ -276,16 +276,16 @@ void RaftNode::apply_entry(const pb::Entry& entry) {
   ++metrics_.entries_applied;
   if (entry.type() == pb::ENTRY_CONF_CHANGE) return apply_conf_change(entry);
   if (entry.type() != pb::ENTRY_NORMAL) return;
-  pb::KvCommand command;
-  if (!kv::decode_command(entry.data(), &command)) {
+  const pb::KvCommand* command = decoder_.decode(entry.data());
+  if (command == nullptr) {
     // Every member skips it the same way, so state machines stay equal.
     RKV_ERROR(kLog, "entry %llu holds no valid command; skipped",
               static_cast<unsigned long long>(entry.index()));
     return;
   }
-  const kv::ApplyOutcome outcome = state_machine_.apply(command);
-  if (command.origin() != config_.node_id) return;
-  if (RequestCallback done = pending_.take(command.request_id())) {
+  const kv::ApplyOutcome outcome = state_machine_.apply(*command);
+  if (command->origin() != config_.node_id) return;
+  if (RequestCallback done = pending_.take(command->request_id())) {
     done({status_of(outcome), entry.index(), ""});
   }
 }

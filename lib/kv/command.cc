@@ -31,6 +31,10 @@ bool decode_command(std::string_view data, pb::KvCommand* command) {
   return command->ParseFromArray(data.data(), static_cast<int>(data.size()));
 }
 
+const pb::KvCommand* CommandDecoder::decode(std::string_view data) {
+  return decode_command(data, &command_) ? &command_ : nullptr;
+}
+
 std::string describe_command(const pb::KvCommand& command) {
   const std::string key = printable(command.key());
   switch (command.op()) {

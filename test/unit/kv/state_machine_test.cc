@@ -80,6 +80,33 @@ TEST_CASE("commands encode, decode and describe") {
   CHECK_FALSE(raftkv::kv::decode_command(std::string("\xff\xff\xff", 3), &back));
 }
 
+TEST_CASE("a CommandDecoder reused for many commands decodes each exactly") {
+  raftkv::kv::CommandDecoder decoder;
+  KvCommand cas = command(KvCommand::CAS, "key-1", std::string(200, 'v'), "old");
+  cas.set_origin(3);
+  cas.set_request_id(7);
+  const KvCommand* out = decoder.decode(raftkv::kv::encode_command(cas));
+  REQUIRE(out != nullptr);
+  CHECK(out->op() == KvCommand::CAS);
+  CHECK(out->value() == std::string(200, 'v'));
+  CHECK(out->prev() == "old");
+  CHECK(out->request_id() == 7);
+  // Fields absent from the next command must not survive from the last.
+  out = decoder.decode(raftkv::kv::encode_command(command(KvCommand::DELETE, "k2")));
+  REQUIRE(out != nullptr);
+  CHECK(out->op() == KvCommand::DELETE);
+  CHECK(out->key() == "k2");
+  CHECK(out->value().empty());
+  CHECK(out->prev().empty());
+  CHECK(out->origin() == 0);
+  CHECK(out->request_id() == 0);
+  CHECK(decoder.decode(std::string("\xff\xff\xff", 3)) == nullptr);
+  out = decoder.decode(raftkv::kv::encode_command(command(KvCommand::PUT, "k3", "short")));
+  REQUIRE(out != nullptr);
+  CHECK(out->key() == "k3");
+  CHECK(out->value() == "short");
+}
+
 TEST_CASE("for_each visits every pair exactly once") {
   StateMachine sm;
   for (int i = 0; i < 1000; ++i) {
