@@ -57,7 +57,7 @@ void HttpApi::handle(http::Request&& request, http::Responder responder) {
   route(std::move(call), request);
 }
 
-void HttpApi::route(Call call, const http::Request& request) {
+void HttpApi::route(Call call, http::Request& request) {
   const std::string& path = request.path;
   const std::string& method = request.method;
   auto params = http::parse_query(request.query);
@@ -118,11 +118,10 @@ void HttpApi::route(Call call, const http::Request& request) {
   }
 }
 
-void HttpApi::kv_request(Call call, const http::Request& request, std::string key,
-                         const Params& params) {
+void HttpApi::kv_request(Call call, http::Request& request, std::string key, const Params& params) {
   if (request.method == "PUT") {
     call.endpoint = "kv_put";
-    put(std::move(call), std::move(key), request.body, params);
+    put(std::move(call), std::move(key), std::move(request.body), params);
   } else if (request.method == "GET") {
     call.endpoint = "kv_get";
     const ParamProblem problem = unexpected_param(params, {"stale"});
@@ -208,8 +207,14 @@ void HttpApi::remove(Call call, std::string key) {
 
 void HttpApi::finish_write(Call call, const RequestResult& result) {
   if (result.status == RequestStatus::kOk) {
+    // Built in place: this runs for every acknowledged write.
+    static constexpr std::string_view kPrefix = "{\"index\": ";
+    char buffer[kPrefix.size() + 24];
+    char* end = std::copy(kPrefix.begin(), kPrefix.end(), buffer);
+    end = std::to_chars(end, buffer + sizeof buffer - 1, result.index).ptr;
+    *end++ = '}';
     http::Response response;
-    response.body = "{\"index\": " + std::to_string(result.index) + "}";
+    response.body.assign(buffer, end);
     reply(call, std::move(response));
     return;
   }

@@ -45,8 +45,9 @@ class HttpApi {
     std::uint64_t start_us = 0;
   };
 
-  void route(Call call, const http::Request& request);
-  void kv_request(Call call, const http::Request& request, std::string key, const Params& params);
+  // Non-const: a PUT's body is moved into the command, not copied.
+  void route(Call call, http::Request& request);
+  void kv_request(Call call, http::Request& request, std::string key, const Params& params);
   void put(Call call, std::string key, std::string value, const Params& params);
   void get(Call call, std::string key, bool stale);
   void remove(Call call, std::string key);

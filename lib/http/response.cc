@@ -1,5 +1,8 @@
 #include "http/response.h"
 
+#include <charconv>
+#include <cstdint>
+
 #include "http/json.h"
 
 namespace raftkv::http {
@@ -93,19 +96,26 @@ void append_header(std::string* out, std::string_view name, std::string_view val
   out->append(name).append(": ").append(value).append("\r\n");
 }
 
+// Decimal digits without a temporary string (every response has two).
+std::string_view decimal(std::uint64_t value, char (&buffer)[24]) {
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  return {buffer, static_cast<std::size_t>(end - buffer)};
+}
+
 }  // namespace
 
 std::string serialize_head(const Response& response, ConnectionHeader connection) {
   const int status = sanitize_status(response.status);
   std::string head;
   head.reserve(128 + response.headers.size() * 48);
-  head.append("HTTP/1.1 ").append(std::to_string(status)).append(" ");
+  char digits[24];
+  head.append("HTTP/1.1 ").append(decimal(static_cast<std::uint64_t>(status), digits)).append(" ");
   head.append(reason_phrase(status)).append("\r\n");
   if (!status_forbids_body(status)) {
     if (!response.content_type.empty() && !has_forbidden_bytes(response.content_type)) {
       append_header(&head, "Content-Type", response.content_type);
     }
-    append_header(&head, "Content-Length", std::to_string(response.body.size()));
+    append_header(&head, "Content-Length", decimal(response.body.size(), digits));
   }
   if (connection == ConnectionHeader::kClose) append_header(&head, "Connection", "close");
   if (connection == ConnectionHeader::kKeepAlive) append_header(&head, "Connection", "keep-alive");
