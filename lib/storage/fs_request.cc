@@ -11,8 +11,10 @@ struct Request {
   Token token;
   Callback done;
   bool is_open = false;
-  // write_all state
+  // write_all state: `bytes` is `data` or `*shared`
   std::string data;
+  std::shared_ptr<const std::string> shared;
+  const std::string* bytes = &data;
   std::size_t written = 0;
   std::int64_t offset = 0;
   uv_file fd = -1;
@@ -71,14 +73,16 @@ void on_write_done(uv_fs_t* req) {
   uv_fs_req_cleanup(req);
   if (result < 0) return complete(request, result);
   request->written += static_cast<std::size_t>(result);
-  if (request->written >= request->data.size()) return complete(request, 0);
+  if (request->written >= request->bytes->size()) return complete(request, 0);
   if (result == 0) return complete(request, UV_EIO);  // no progress: give up
   submit_write(request);
 }
 
 void submit_write(Request* request) {
-  const std::size_t left = request->data.size() - request->written;
-  uv_buf_t buf = uv_buf_init(request->data.data() + request->written, static_cast<unsigned>(left));
+  const std::size_t left = request->bytes->size() - request->written;
+  // libuv's buffers are not const, but a write only reads them.
+  char* from = const_cast<char*>(request->bytes->data()) + request->written;
+  uv_buf_t buf = uv_buf_init(from, static_cast<unsigned>(left));
   const std::int64_t at = request->offset + static_cast<std::int64_t>(request->written);
   submitted(request,
             uv_fs_write(request->loop, &request->fs, request->fd, &buf, 1, at, on_write_done));
@@ -104,6 +108,16 @@ void write_all(uv_loop_t* loop, Token token, uv_file fd, std::string data, std::
                Callback done) {
   Request* request = make_request(loop, std::move(token), std::move(done));
   request->data = std::move(data);
+  request->fd = fd;
+  request->offset = offset;
+  submit_write(request);
+}
+
+void write_all(uv_loop_t* loop, Token token, uv_file fd, std::shared_ptr<const std::string> data,
+               std::int64_t offset, Callback done) {
+  Request* request = make_request(loop, std::move(token), std::move(done));
+  request->shared = std::move(data);
+  request->bytes = request->shared.get();
   request->fd = fd;
   request->offset = offset;
   submit_write(request);

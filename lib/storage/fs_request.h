@@ -28,6 +28,10 @@ void open(uv_loop_t* loop, Token token, const std::string& path, int flags, int 
 // Writes all of `data` at `offset`, resubmitting after short writes.
 void write_all(uv_loop_t* loop, Token token, uv_file fd, std::string data, std::int64_t offset,
                Callback done);
+// The same for bytes the caller may need again (a write retried after
+// running out of space): shared, not copied.
+void write_all(uv_loop_t* loop, Token token, uv_file fd, std::shared_ptr<const std::string> data,
+               std::int64_t offset, Callback done);
 void fdatasync(uv_loop_t* loop, Token token, uv_file fd, Callback done);
 void fsync(uv_loop_t* loop, Token token, uv_file fd, Callback done);
 void close(uv_loop_t* loop, Token token, uv_file fd, Callback done);

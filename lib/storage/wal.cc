@@ -340,13 +340,14 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
   add_sync(&dir_fd_, dir_, true);
 }
 
-// The step keeps its bytes: a retry after running out of space writes them
-// again.
-void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
-  steps_.push_back([this, offset, bytes = std::move(bytes)](fs::Callback next) {
+// The step keeps its bytes (shared with the write, not copied): a retry
+// after running out of space writes them again.
+void Wal::add_segment_write(std::string data, std::uint64_t offset) {
+  auto bytes = std::make_shared<const std::string>(std::move(data));
+  steps_.push_back([this, offset, bytes](fs::Callback next) {
     step_what_ = segment_path(segment_firsts_.back()) + ": write";
     step_retryable_ = true;
-    const std::size_t size = bytes.size();
+    const std::size_t size = bytes->size();
     const auto at = static_cast<std::int64_t>(offset);
     auto after = [this, size, at, next](std::int64_t result) {
       if (out_of_space(result)) {
@@ -364,7 +365,7 @@ void Wal::add_segment_write(std::string bytes, std::uint64_t offset) {
       next(result);
     };
     if (const int err = take_write_fault(); err != 0) {
-      fs::write_all(loop_, alive_, active_fd_, bytes.substr(0, size / 2), at,
+      fs::write_all(loop_, alive_, active_fd_, bytes->substr(0, size / 2), at,
                     [after, err](std::int64_t) { after(-err); });
       return;
     }
