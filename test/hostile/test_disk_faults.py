@@ -8,7 +8,8 @@ cases are test/integration/test_storage_recovery.py):
   never 200 for something not durable; the full leader hands leadership
   over, the others stay writable; once the ballast is gone the member
   resumes by itself; every acknowledged write reads back, also after a
-  restart of all members.
+  restart of all members. Then every member's disk full at once (three
+  tmpfs): all refuse writes 503 and stay up, stale reads work, all resume.
 - failed fdatasync (EIO): the leader exits 1 naming the file and the errno,
   and recovers from its disk at restart.
 - stuck fdatasync: the leader hands leadership over within about two
@@ -213,6 +214,55 @@ class DiskFaults(harness.ClusterTestCase):
         c.wait_for_leader(timeout=DEADLINE)
         self.check_acked(c, range(3))
         record("full disk: restart of all members", f"{len(self.acked)} acknowledged writes read back")
+
+    # ------------------------------------------------------------------
+    def test_full_disk_everywhere(self):
+        """Every member's disk full: nothing can commit, every member
+        refuses writes (503) and stays up; all resume once space returns."""
+        c = self.faulty()
+        mounts = []
+
+        def unmount():
+            c.cleanup()
+            for d in mounts:
+                if os.path.ismount(d):
+                    subprocess.run(["umount", "-l", d], check=False)
+        self.addCleanup(unmount)
+        atexit.register(unmount)
+        for m in c.members:
+            os.makedirs(m.data_dir)
+            if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", m.data_dir],
+                              capture_output=True).returncode == 0:
+                mounts.append(m.data_dir)
+        if len(mounts) < 3:
+            self.skipTest("tmpfs mount not permitted (not root?)")
+        c.start()
+        lead = c.wait_for_leader(timeout=DEADLINE)
+        self.put_ok(c, lead, 10)
+        before_full = dict(self.acked)
+        for d in mounts:
+            fill(os.path.join(d, "ballast"))
+
+        codes = set()
+        for i in range(3):
+            def refused(i=i):
+                r = self.put(c, i, timeout=6.0)
+                codes.add(r.status if r is not None else None)
+                return r is not None and r.status == 503 and error_of(r) == "disk full"
+            harness.wait_until(refused, DEADLINE, f"member {i} to answer 503 disk full",
+                               interval=0.1)
+        self.assertTrue(codes <= {200, 503, 504}, codes)
+        record("every member's disk full: writes", f"{sorted(codes)} -> 503 disk full on all")
+        self.check_acked(c, range(3), stale=True, only=before_full)
+        record("every member's disk full: stale reads", "200 on all, all members up")
+
+        for d in mounts:
+            os.unlink(os.path.join(d, "ballast"))
+        for i in range(3):
+            self.put_eventually(c, i, f"a write through member {i} after space returned")
+        self.check_acked(c, range(3))
+        record("every member's disk full: space returns",
+               "all resume by themselves; writes 200 via every member; all acknowledged read back")
 
     # ------------------------------------------------------------------
     def test_fsync_failure(self):
