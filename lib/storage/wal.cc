@@ -459,6 +459,9 @@ void Wal::leave_disk_full() {
   disk_full_ = false;
   const std::uint64_t spent = uv_now(loop_) - full_since_ms_;
   full_metrics_.full_ms += spent;
+  // The wait for space is over; what the disk does from now on is timed
+  // afresh (a stuck-disk check must not count the full episode).
+  batch_started_ms_ = uv_now(loop_);
   RKV_INFO("storage", "%s: space is back: the log resumed after %llu ms of disk full", dir_.c_str(),
            static_cast<unsigned long long>(spent));
 }

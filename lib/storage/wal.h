@@ -139,8 +139,9 @@ class Wal {
   // True while a step that ran out of space waits for its retry; writes are
   // then queued (and acknowledged once space returns), never failed.
   bool disk_full() const { return disk_full_; }
-  // When (uv_now) the batch in flight started, or nothing when the log is
-  // idle: how long the disk has kept this member's writes waiting.
+  // When (uv_now) the batch in flight started (or, after a disk-full
+  // episode, resumed), or nothing when the log is idle: how long the disk
+  // has kept this member's writes waiting.
   std::optional<std::uint64_t> in_flight_since_ms() const {
     if (!in_flight_) return std::nullopt;
     return batch_started_ms_;
