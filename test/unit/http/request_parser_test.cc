@@ -113,13 +113,16 @@ TEST_CASE("limits are checked while spans arrive in pieces") {
   struct Case {
     std::string wire;
     int status;
+    Rejection reason;
   };
   const std::vector<Case> cases = {
-      {"GET /" + std::string(16, 'a') + " HTTP/1.1\r\n\r\n", 414},
-      {"GET / HTTP/1.1\r\nX: " + std::string(61, 'v') + "\r\n\r\n", 431},
-      {"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431},
-      {"PUT / HTTP/1.1\r\nContent-Length: 9\r\n\r\n", 413},
-      {"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n4\r\nabcd\r\n", 413},
+      {"GET /" + std::string(16, 'a') + " HTTP/1.1\r\n\r\n", 414, Rejection::kUriTooLong},
+      {"GET / HTTP/1.1\r\nX: " + std::string(61, 'v') + "\r\n\r\n", 431,
+       Rejection::kHeaderTooLarge},
+      {"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431, Rejection::kTooManyHeaders},
+      {"PUT / HTTP/1.1\r\nContent-Length: 9\r\n\r\n", 413, Rejection::kBodyTooLarge},
+      {"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n4\r\nabcd\r\n", 413,
+       Rejection::kBodyTooLarge},
   };
   for (const auto& c : cases) {
     for (const std::size_t piece : {std::size_t{1}, c.wire.size()}) {
@@ -130,6 +133,7 @@ TEST_CASE("limits are checked while spans arrive in pieces") {
       CHECK(requests.empty());
       CHECK(last == Status::kError);
       CHECK(parser.error_status() == c.status);
+      CHECK(parser.error_reason() == c.reason);
     }
   }
 }
@@ -163,6 +167,7 @@ TEST_CASE("malformed and ambiguous requests are errors with llhttp's reason") {
     CHECK(parser.error_status() == 400);
     CHECK(parser.error_message().rfind("malformed request: ", 0) == 0);
     CHECK(parser.error_message().size() > std::string("malformed request: ").size());
+    CHECK(parser.error_reason() == Rejection::kMalformed);
     CHECK(parser.feed("GET / HTTP/1.1\r\n\r\n").status == Status::kError);  // sticky
   }
 }
@@ -218,7 +223,15 @@ TEST_CASE("chunk data must be followed by CRLF however the bytes are split") {
       CHECK(last == Status::kError);
       CHECK(parser.error_status() == 400);
       CHECK(parser.error_message() == "malformed request: chunk data not followed by CRLF");
+      CHECK(parser.error_reason() == Rejection::kBadChunked);
     }
+  }
+  {
+    // A size that is not hex: llhttp's own chunk error, the same reason.
+    RequestParser parser{Limits{}};
+    CHECK(parser.feed(head + "zz\r\nabc\r\n").status == Status::kError);
+    CHECK(parser.error_status() == 400);
+    CHECK(parser.error_reason() == Rejection::kBadChunked);
   }
   // Well-formed chunked bodies still parse, also pipelined and split anywhere.
   const std::string good = head + "2\r\nab\r\n3;ext=1\r\ncde\r\n0\r\nX-T: 1\r\n\r\n";
