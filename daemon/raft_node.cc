@@ -235,7 +235,10 @@ void RaftNode::persist(core::Ready& ready) {
 
 void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status) {
   if (status != 0) {
-    fail("write-ahead log failed: " + wal_->failure());
+    // The Wal's own line names the file, the operation and the errno; a
+    // write it refused without failing (-EINVAL) has only the errno.
+    fail("write-ahead log failed: " +
+         (wal_->failed() ? wal_->failure() : std::string(uv_strerror(status))));
     return;
   }
   writes_completed_ = seq;
