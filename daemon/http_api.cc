@@ -177,9 +177,9 @@ void HttpApi::put(Call call, std::string key, std::string value, const Params& p
     return reply_rejected(call, http::Rejection::kInvalidParameter, 400,
                           "prev_exists only accepts false");
   }
-  pb::KvCommand command;
-  command.set_key(std::move(key));
-  command.set_value(std::move(value));
+  pb::KvCommand& command = reused_command();
+  command.set_key(key);
+  command.set_value(value);
   if (prev != nullptr) {
     command.set_op(pb::KvCommand::CAS);
     command.set_prev(*prev);
@@ -188,7 +188,7 @@ void HttpApi::put(Call call, std::string key, std::string value, const Params& p
   } else {
     command.set_op(pb::KvCommand::PUT);
   }
-  node_->submit_write(std::move(command),
+  node_->submit_write(&command,
                       [this, call = std::move(call)](const RequestResult& result) mutable {
                         finish_write(std::move(call), result);
                       });
@@ -196,13 +196,21 @@ void HttpApi::put(Call call, std::string key, std::string value, const Params& p
 
 void HttpApi::remove(Call call, std::string key) {
   if (!check_key(call, key)) return;
-  pb::KvCommand command;
+  pb::KvCommand& command = reused_command();
   command.set_op(pb::KvCommand::DELETE);
-  command.set_key(std::move(key));
-  node_->submit_write(std::move(command),
+  command.set_key(key);
+  node_->submit_write(&command,
                       [this, call = std::move(call)](const RequestResult& result) mutable {
                         finish_write(std::move(call), result);
                       });
+}
+
+// One message for every write: copying key and value into the string
+// buffers it keeps across Clear() allocates nothing once they have grown,
+// where a fresh message allocated a string object for each field.
+pb::KvCommand& HttpApi::reused_command() {
+  command_.Clear();
+  return command_;
 }
 
 void HttpApi::finish_write(Call call, const RequestResult& result) {

@@ -73,6 +73,7 @@ class HttpApi {
 
   bool check_key(Call& call, const std::string& key);
   bool check_value(Call& call, const std::string& value);
+  pb::KvCommand& reused_command();
   void finish_write(Call call, const RequestResult& result);
   void reply(Call& call, http::Response response);
   void reply_error(Call& call, int status, std::string_view message);
@@ -87,6 +88,7 @@ class HttpApi {
   uv_loop_t* loop_;
   RaftNode* node_;
   ApiMetrics metrics_;
+  pb::KvCommand command_;  // see reused_command()
   const http::ServerMetrics* server_metrics_ = nullptr;
 };
 

@@ -147,7 +147,7 @@ RequestResult RaftNode::unavailable(core::ProposeResult result) const {
   return {RequestStatus::kUnavailable, 0, "unavailable"};
 }
 
-void RaftNode::submit_write(pb::KvCommand command, RequestCallback done) {
+void RaftNode::submit_write(pb::KvCommand* command, RequestCallback done) {
   if (shutting_down_ || !fatal_error_.empty()) {
     done({RequestStatus::kUnavailable, 0,
           shutting_down_ ? "member shutting down" : "member failed: disk error"});
@@ -163,9 +163,9 @@ void RaftNode::submit_write(pb::KvCommand command, RequestCallback done) {
     return;
   }
   const std::uint64_t id = next_request_id();
-  command.set_origin(config_.node_id);
-  command.set_request_id(id);
-  const core::ProposeResult result = core_->propose(kv::encode_command(command));
+  command->set_origin(config_.node_id);
+  command->set_request_id(id);
+  const core::ProposeResult result = core_->propose(kv::encode_command(*command));
   if (result != core::ProposeResult::kAccepted) {
     ++metrics_.proposals_refused;
     done(unavailable(result));

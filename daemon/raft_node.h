@@ -108,9 +108,11 @@ class RaftNode {
   // Binds the peer port; 0 or a libuv error.
   int start();
 
-  // Proposes `command`; `done` runs once it is applied (kOk, kNotFound,
-  // kPreconditionFailed), refused (kUnavailable) or timed out (kTimeout).
-  void submit_write(pb::KvCommand command, RequestCallback done);
+  // Proposes `command` (tagged here with origin and request id; the caller
+  // may reuse the message as soon as this returns); `done` runs once it is
+  // applied (kOk, kNotFound, kPreconditionFailed), refused (kUnavailable) or
+  // timed out (kTimeout).
+  void submit_write(pb::KvCommand* command, RequestCallback done);
 
   // Confirms a linearizable read; `done` runs with kOk once the local state
   // machine may answer it.
