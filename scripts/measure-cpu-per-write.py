@@ -8,7 +8,8 @@ values) and reports, for the measured window only:
   member and summed over the three (utime+stime from /proc/PID/stat), the
   bench's own CPU per write, and entries per fsync of each member (from the
   /metrics counters raftkv_wal_entries_written_total and
-  raftkv_wal_fsyncs_total).
+  raftkv_wal_fsyncs_total) with the mean fdatasync time
+  (raftkv_wal_fsync_seconds_sum / _count).
 
 Each variant (connections spread over all members, then --leader-only)
 runs the bench twice: an unmeasured warm-up run, then /proc and /metrics are
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -61,6 +63,8 @@ def snapshot(c: Cluster) -> list[dict]:
             "cpu": cpu_seconds(m.proc.pid),
             "entries": metric(m.http_port, "raftkv_wal_entries_written_total"),
             "fsyncs": metric(m.http_port, "raftkv_wal_fsyncs_total"),
+            "fsync_s": metric(m.http_port, "raftkv_wal_fsync_seconds_sum"),
+            "fsync_n": metric(m.http_port, "raftkv_wal_fsync_seconds_count"),
         })
     return out
 
@@ -107,7 +111,9 @@ def one_run(bench: str, c: Cluster, args: argparse.Namespace, leader_only: bool)
     for i, (b, a) in enumerate(zip(before, after)):
         fsyncs = a["fsyncs"] - b["fsyncs"]
         entries = a["entries"] - b["entries"]
+        timed = a["fsync_n"] - b["fsync_n"]
         members.append({
+            "fsync_ms_mean": (a["fsync_s"] - b["fsync_s"]) * 1e3 / timed if timed else 0.0,
             "id": i,
             "cpu_us_per_write": (a["cpu"] - b["cpu"]) * 1e6 / ops,
             "entries_per_fsync": entries / fsyncs if fsyncs else 0.0,
@@ -155,6 +161,24 @@ def nginx_pids(master: int) -> list[int]:
     return pids
 
 
+def stop_nginx(proc: subprocess.Popen) -> None:
+    """SIGTERM makes the master stop its workers; a SIGKILLed master would
+    leave them running (orphans holding our stdout and the port)."""
+    workers = nginx_pids(proc.pid)[1:] if proc.poll() is None else []
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    for pid in workers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    harness.kill_proc(proc)
+
+
 def measure_nginx(bench: str, args: argparse.Namespace, tmp: str) -> list[dict]:
     """The reference of issue 7: one nginx worker answering 200 "ok" to GET
     under the same load (as scripts/bench-compare.sh sets it up)."""
@@ -187,7 +211,7 @@ def measure_nginx(bench: str, args: argparse.Namespace, tmp: str) -> list[dict]:
                          / ops, "bench_cpu_us_per_request": bench_cpu * 1e6 / ops})
         return runs
     finally:
-        harness.kill_proc(proc)
+        stop_nginx(proc)
 
 
 def median_of(runs: list[dict]) -> dict:
@@ -198,6 +222,7 @@ def median_of(runs: list[dict]) -> dict:
         "id": i,
         "cpu_us_per_write": statistics.median(r["members"][i]["cpu_us_per_write"] for r in runs),
         "entries_per_fsync": statistics.median(r["members"][i]["entries_per_fsync"] for r in runs),
+        "fsync_ms_mean": statistics.median(r["members"][i]["fsync_ms_mean"] for r in runs),
     } for i in range(len(runs[0]["members"]))]
     return med
 
@@ -205,7 +230,8 @@ def median_of(runs: list[dict]) -> dict:
 def describe(name: str, r: dict, leader: int) -> str:
     per = "  ".join(f"m{m['id']}{'*' if m['id'] == leader else ''} "
                     f"{m['cpu_us_per_write']:.1f}" for m in r["members"])
-    epf = "  ".join(f"m{m['id']} {m['entries_per_fsync']:.1f}" for m in r["members"])
+    epf = "  ".join(f"m{m['id']} {m['entries_per_fsync']:.1f} (fsync mean {m['fsync_ms_mean']:.2f} ms)"
+                    for m in r["members"])
     return (f"{name}: {r['ops_s']:.0f} ops/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms"
             f"  errors {r['errors']:.0f}\n"
             f"  CPU us/write: sum {r['cpu_us_per_write_sum']:.1f}  ({per})  "
