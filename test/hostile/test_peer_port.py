@@ -19,8 +19,8 @@ import time
 
 from hostile_common import (HealthChecker, RawConn, Rejections, harness, print_table, record,
                              rejections, rejections_delta, rss_kib)
+from peer_wire import HANDSHAKE_MAGIC, f_bytes, f_fixed32, f_varint, frame  # noqa: E402
 
-HANDSHAKE_MAGIC = 0x52414654
 HANDSHAKE_TIMEOUT_S = 5.0  # transport default handshake_timeout_ms
 MAX_FRAME = 64 << 20
 REJECTED = "raftkv_peer_rejected_total"
@@ -28,29 +28,6 @@ REJECTED = "raftkv_peer_rejected_total"
 
 def tearDownModule():  # noqa: N802
     print_table("Peer-port hostile-input catalogue")
-
-
-# ---- protobuf by hand ----------------------------------------------------
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def f_varint(num: int, v: int) -> bytes:
-    return varint(num << 3) + varint(v)
-
-
-def f_bytes(num: int, b: bytes) -> bytes:
-    return varint(num << 3 | 2) + varint(len(b)) + b
-
-
-def f_fixed32(num: int, v: int) -> bytes:
-    return varint(num << 3 | 5) + struct.pack("<I", v)
 
 
 def handshake(frm: int, to: int, magic: int = HANDSHAKE_MAGIC, version: int = 1) -> bytes:
@@ -67,10 +44,6 @@ def append_entries(prev_index: int, prev_term: int, commit: int) -> bytes:
 
 def request_vote(last_index: int, last_term: int, pre_vote: bool = False) -> bytes:
     return f_varint(1, last_index) + f_varint(2, last_term) + (f_varint(3, 1) if pre_vote else b"")
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
 
 
 class PeerPort(harness.ClusterTestCase):

@@ -23,70 +23,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from peer_wire import HANDSHAKE_MAGIC as MAGIC, f_bytes, f_fixed32, f_varint, frame, parse_fields  # noqa: E402,E501
 
-MAGIC = 0x52414654
 REJECTED = "raftkv_peer_rejected_total"
 SECRET = os.urandom(32)
 OTHER_SECRET = os.urandom(32)
-
-
-# ---- protobuf by hand (proto/raft.proto) -------------------------------------
-def varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out.append(b | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def f_varint(num: int, v: int) -> bytes:
-    return varint(num << 3) + varint(v)
-
-
-def f_bytes(num: int, b: bytes) -> bytes:
-    return varint(num << 3 | 2) + varint(len(b)) + b
-
-
-def f_fixed32(num: int, v: int) -> bytes:
-    return varint(num << 3 | 5) + struct.pack("<I", v)
-
-
-def parse_fields(payload: bytes) -> dict[int, object]:
-    """Decodes a flat message of varint, fixed32 and bytes fields."""
-    fields, i = {}, 0
-
-    def read_varint() -> int:
-        nonlocal i
-        value, shift = 0, 0
-        while True:
-            b = payload[i]
-            i += 1
-            value |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return value
-
-    while i < len(payload):
-        key = read_varint()
-        num, wire = key >> 3, key & 7
-        if wire == 0:
-            fields[num] = read_varint()
-        elif wire == 5:
-            fields[num] = struct.unpack("<I", payload[i:i + 4])[0]
-            i += 4
-        elif wire == 2:
-            n = read_varint()
-            fields[num] = payload[i:i + n]
-            i += n
-        else:
-            raise ValueError(f"wire type {wire}")
-    return fields
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + payload
 
 
 def be(n: int, width: int) -> bytes:
