@@ -47,6 +47,8 @@ import threading
 import time
 import urllib.request
 
+from nginx_reference import nginx_command
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -257,36 +259,13 @@ class Nginx(System):
     def start(self, run):
         d = os.path.join(self.tmp, "nginx")
         os.makedirs(d, exist_ok=True)
-        with open(os.path.join(d, "nginx.conf"), "w") as f:
-            f.write(NGINX_CONF.format(dir=d, port=NGINX_PORT))
-        self.spawn(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf"),
-                    "-e", os.path.join(d, "error.log")], "nginx.log")
+        self.spawn(nginx_command(d, NGINX_PORT), "nginx.log")
         wait_until("nginx", lambda: http_get(f"http://127.0.0.1:{NGINX_PORT}/") == "ok")
 
     def target(self):
         return ["--target", "plain", "--url", f"http://127.0.0.1:{NGINX_PORT}/"]
 
 
-# `return 200` answers every method and path before any file is looked at.
-NGINX_CONF = """daemon off;
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  keepalive_requests 100000000;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
 
 
 # --- one measurement --------------------------------------------------------

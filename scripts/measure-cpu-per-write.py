@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
                                 "integration"))
 import harness  # noqa: E402
 from harness import Cluster  # noqa: E402
+from nginx_reference import nginx_command  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -131,25 +132,6 @@ def one_run(bench: str, c: Cluster, args: argparse.Namespace, leader_only: bool)
     }
 
 
-NGINX_CONF = """daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path {d}/body;
-  proxy_temp_path {d}/proxy;
-  fastcgi_temp_path {d}/fastcgi;
-  uwsgi_temp_path {d}/uwsgi;
-  scgi_temp_path {d}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ return 200 "ok"; }}
-  }}
-}}
-"""
 
 
 def nginx_pids(master: int) -> list[int]:
@@ -185,10 +167,7 @@ def measure_nginx(bench: str, args: argparse.Namespace, tmp: str) -> list[dict]:
     d = os.path.join(tmp, "nginx")
     os.makedirs(d, exist_ok=True)
     port = harness.free_ports(1)[0]
-    with open(os.path.join(d, "nginx.conf"), "w") as f:
-        f.write(NGINX_CONF.format(d=d, port=port))
-    proc = harness.spawn(["nginx", "-p", d, "-c", os.path.join(d, "nginx.conf"), "-e",
-                          os.path.join(d, "error.log")])
+    proc = harness.spawn(nginx_command(d, port))
     try:
         harness.wait_until(lambda: harness.http_request(port, "GET", "/").status == 200, 10,
                            "nginx to answer")
