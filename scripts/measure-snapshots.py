@@ -69,19 +69,6 @@ def wait_for(cond, timeout: float, what: str, interval: float = 0.05):
         raise PhaseTimeout(str(e)) from None
 
 
-def metrics(c, i: int) -> dict:
-    r = c.request(i, "GET", "/metrics", timeout=10)
-    out = {}
-    for line in r.text().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            try:
-                out[name] = float(value)
-            except ValueError:
-                pass
-    return out
-
-
 def snapshot_metrics(m: dict) -> dict:
     return {k: v for k, v in m.items() if "snapshot" in k and not k.endswith("_bucket")}
 
@@ -115,7 +102,7 @@ def dir_usage(d: str) -> dict:
 
 def member_report(c, i: int) -> dict:
     st = c.must_status(i, timeout=10)
-    m = metrics(c, i)
+    m = c.metrics(i)
     return {
         "member": i, "role": st.get("role"), "applied_index": st.get("applied_index"),
         "snapshot_index": st.get("snapshot_index"), "first_log_index": st.get("first_log_index"),
@@ -161,13 +148,13 @@ def settle(c, timeout: float) -> int:
 
 
 def take_snapshot(c, lead: int, timeout: float) -> dict:
-    before = snapshot_metrics(metrics(c, lead))
+    before = snapshot_metrics(c.metrics(lead))
     t0 = time.monotonic()
     r = c.request(lead, "POST", "/snapshot", timeout=timeout)
     elapsed = time.monotonic() - t0
     if r.status != 200:
         raise SystemExit(f"POST /snapshot: {r}")
-    after = snapshot_metrics(metrics(c, lead))
+    after = snapshot_metrics(c.metrics(lead))
     return {"member": lead, "post_snapshot_s": round(elapsed, 3), "answer": r.json(),
             "metrics_before": before, "metrics_after": after}
 

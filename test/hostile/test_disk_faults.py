@@ -66,11 +66,10 @@ class FaultyCluster(harness.Cluster):
 
 
 def metric(c: harness.Cluster, i: int, name: str) -> float:
-    r = c.request(i, "GET", "/metrics")
-    for line in r.text().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"no {name} in /metrics of member {i}")
+    value = c.metrics(i).get(name)
+    if value is None:
+        raise AssertionError(f"no {name} in /metrics of member {i}")
+    return value
 
 
 def error_of(r: harness.Response) -> str:

@@ -661,6 +661,22 @@ class Cluster:
     def delete(self, i: int, key, timeout: float = 5.0) -> Response:
         return self.request(i, "DELETE", kv_path(key), None, timeout)
 
+    def metrics(self, i: int, timeout: float = 10.0) -> dict[str, float]:
+        """GET /metrics of member i as {"name{labels}": value} (comments and
+        unparsable values left out)."""
+        r = self.request(i, "GET", "/metrics", timeout=timeout)
+        assert r.status == 200, r
+        out = {}
+        for line in r.text().splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                pass
+        return out
+
     def must_status(self, i: int, timeout: float = 5.0) -> dict:
         """GET /status of member i, waiting (bounded) until it answers."""
         def cond():

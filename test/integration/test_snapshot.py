@@ -91,22 +91,6 @@ def dir_bytes(data_dir: str, pattern: str = "*") -> int:
                if os.path.isfile(p))
 
 
-def metrics(cluster, i: int) -> dict[str, float]:
-    """GET /metrics as {"name{labels}": value}."""
-    r = cluster.request(i, "GET", "/metrics")
-    assert r.status == 200, r
-    out = {}
-    for line in r.text().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        name, _, value = line.rpartition(" ")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            pass
-    return out
-
-
 def find_dump() -> str:
     cands = [os.environ.get("RAFTKV_DUMP"),
              os.path.join(os.path.dirname(harness.binary()), "..", "tools", "dump",
@@ -264,7 +248,7 @@ class Snapshots(harness.ClusterTestCase):
             wal = c.wal_files(i)
             total = sum(harness.data_end(p) for p in wal)
             return (len(wal), total) if total <= 20 * SEGMENT_BYTES else None
-        wal_bytes_written = metrics(c, i).get("raftkv_wal_bytes_written_total", 0)
+        wal_bytes_written = c.metrics(i).get("raftkv_wal_bytes_written_total", 0)
         n, total = harness.wait_until(bounded, 30, f"member {i}'s segments to be deleted "
                                                    f"(<= {20 * SEGMENT_BYTES} bytes left)")
         self.assertLess(total, wal_bytes_written / 3,
@@ -314,10 +298,10 @@ class Snapshots(harness.ClusterTestCase):
                                 f"leader's compacted entries (leader's first log index "
                                 f"{lead_first}): {st}")
         self.assertGreater(st.get("first_log_index", 0), 1, st)
-        installs = metrics(c, stopped).get("raftkv_snapshot_installs_total", 0)
+        installs = c.metrics(stopped).get("raftkv_snapshot_installs_total", 0)
         self.assertGreater(installs, 0, f"member {stopped}'s /metrics count no installed "
                                         f"snapshot; snapshot lines: "
-                                        + str({k: v for k, v in metrics(c, stopped).items()
+                                        + str({k: v for k, v in c.metrics(stopped).items()
                                                if 'snapshot' in k}))
         self.assertTrue(snapshot_files(c.members[stopped].data_dir),
                         f"member {stopped} installed a snapshot but has no snapshot file")
