@@ -1,5 +1,9 @@
 #include "storage/fs_request.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace raftkv::storage::fs {
 namespace {
 
@@ -95,7 +99,78 @@ void on_deferred(uv_work_t* work, int /*status*/) {
   complete(request, request->deferred_result);
 }
 
+// One write_and_sync(): runs on a worker thread, then on the loop.
+struct WriteSyncJob {
+  uv_work_t work{};
+  Token token;
+  WriteSyncCallback done;
+  std::shared_ptr<const std::string> data;
+  std::int64_t offset = 0;
+  uv_file fd = -1;
+  WriteSyncResult result;
+};
+
+// pwrite() until every byte is in, as write_all() does with its resubmits.
+std::int64_t pwrite_all(uv_file fd, const std::string& data, std::int64_t offset) {
+  std::size_t written = 0;
+  while (written < data.size()) {
+    const ssize_t n = ::pwrite(fd, data.data() + written, data.size() - written,
+                               offset + static_cast<std::int64_t>(written));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    if (n == 0) return UV_EIO;  // no progress: give up
+    written += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
+void work_write_sync(uv_work_t* work) {
+  auto* job = static_cast<WriteSyncJob*>(work->data);
+  job->result.write = pwrite_all(job->fd, *job->data, job->offset);
+  if (job->result.write < 0) return;
+  const std::uint64_t start = uv_hrtime();
+  int rc = 0;
+  do {
+    rc = ::fdatasync(job->fd);
+  } while (rc != 0 && errno == EINTR);
+  job->result.synced = true;
+  job->result.sync = rc == 0 ? 0 : -errno;
+  job->result.sync_ns = uv_hrtime() - start;
+}
+
+void after_write_sync(uv_work_t* work, int status) {
+  std::unique_ptr<WriteSyncJob> job(static_cast<WriteSyncJob*>(work->data));
+  if (job->token.expired()) return;
+  // UV_ECANCELED: the job never ran; report it as a failed write.
+  if (status < 0) job->result = WriteSyncResult{status, false, 0, 0};
+  WriteSyncCallback done = std::move(job->done);
+  const WriteSyncResult result = job->result;
+  job.reset();
+  done(result);
+}
+
 }  // namespace
+
+void write_and_sync(uv_loop_t* loop, Token token, uv_file fd,
+                    std::shared_ptr<const std::string> data, std::int64_t offset,
+                    WriteSyncCallback done) {
+  auto* job = new WriteSyncJob;
+  job->work.data = job;
+  job->token = std::move(token);
+  job->done = std::move(done);
+  job->data = std::move(data);
+  job->offset = offset;
+  job->fd = fd;
+  if (const int rc = uv_queue_work(loop, &job->work, work_write_sync, after_write_sync); rc < 0) {
+    // Only on a stopped loop; answered later like any other failure.
+    WriteSyncCallback failed = std::move(job->done);
+    Token owner = std::move(job->token);
+    delete job;
+    defer(loop, std::move(owner), rc, [failed](std::int64_t code) {
+      failed(WriteSyncResult{code, false, 0, 0});
+    });
+  }
+}
 
 void open(uv_loop_t* loop, Token token, const std::string& path, int flags, int mode,
           Callback done) {

@@ -13,7 +13,8 @@
 //        whose first index is >= the new first index (newest first), fsync
 //        the directory. A reset does the same to every segment.
 //     3. per chunk: [close the old active segment, open a new segment file
-//        (O_EXCL)], pwrite the bytes, fdatasync, [fsync the directory].
+//        (O_EXCL)], pwrite the bytes and fdatasync (one threadpool job),
+//        [fsync the directory].
 //     4. compaction: unlink the closed segments wholly at or below the
 //        compaction index (oldest first), fsync the directory.
 //   Then every callback of the batch runs, in order, with its status.
@@ -312,8 +313,7 @@ void Wal::update_log_bytes() {
 
 void Wal::add_chunk_steps(SegmentChunk& chunk) {
   if (!chunk.new_segment) {
-    add_segment_write(std::move(chunk.bytes), chunk.offset);
-    add_sync(&active_fd_, segment_path(chunk.first_index), false);
+    add_segment_write_and_sync(std::move(chunk.bytes), chunk.offset);
     return;
   }
   const std::uint64_t first = chunk.first_index;
@@ -335,42 +335,85 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
                next(fd < 0 ? fd : 0);
              });
   });
-  add_segment_write(std::move(chunk.bytes), 0);
-  add_sync(&active_fd_, segment_path(first), false);
+  add_segment_write_and_sync(std::move(chunk.bytes), 0);
   add_sync(&dir_fd_, dir_, true);
 }
 
-// The step keeps its bytes (shared with the write, not copied): a retry
-// after running out of space writes them again.
-void Wal::add_segment_write(std::string data, std::uint64_t offset) {
+// The records and their fdatasync are one step: retried whole after running
+// out of space (only the write can hit that; the fdatasync comes after a
+// complete write), and run as one threadpool job (fs::write_and_sync): a
+// hand-off to a worker thread and back costs more CPU than the write itself
+// (issue 7). The step keeps its bytes (shared with the job, not copied): a
+// retry writes them again.
+void Wal::add_segment_write_and_sync(std::string data, std::uint64_t offset) {
   auto bytes = std::make_shared<const std::string>(std::move(data));
   steps_.push_back([this, offset, bytes](fs::Callback next) {
-    step_what_ = segment_path(segment_firsts_.back()) + ": write";
+    // Armed test faults take the two-request path they were written for.
+    if (faults_.fail_next_write != 0 || faults_.fail_next_sync != 0) {
+      return write_then_sync(bytes, offset, std::move(next));
+    }
+    const std::string path = segment_path(segment_firsts_.back());
+    step_what_ = path + ": write";
     step_retryable_ = true;
     const std::size_t size = bytes->size();
     const auto at = static_cast<std::int64_t>(offset);
-    auto after = [this, size, at, next](std::int64_t result) {
-      if (out_of_space(result)) {
-        // Undo the part that went in: the file ends where this write began.
-        fs::ftruncate(loop_, alive_, active_fd_, at,
-                      [result, next](std::int64_t cut) { next(cut < 0 ? cut : result); });
-        return;
-      }
-      if (result >= 0) {
-        active_bytes_ += size;
-        segment_bytes_[segment_firsts_.back()] += size;
-        update_log_bytes();
-        metrics_.bytes_written += size;
-      }
-      next(result);
-    };
-    if (const int err = take_write_fault(); err != 0) {
-      fs::write_all(loop_, alive_, active_fd_, bytes->substr(0, size / 2), at,
-                    [after, err](std::int64_t) { after(-err); });
-      return;
-    }
-    fs::write_all(loop_, alive_, active_fd_, bytes, at, std::move(after));
+    fs::write_and_sync(loop_, alive_, active_fd_, bytes, at,
+                       [this, path, size, at, next](const fs::WriteSyncResult& result) {
+                         if (!result.synced)
+                           return after_segment_write(result.write, size, at, next);
+                         after_segment_write(0, size, at, [this, path, result, next](std::int64_t) {
+                           step_what_ = path + ": fdatasync";
+                           step_retryable_ = false;
+                           ++metrics_.fsyncs;
+                           metrics_.fsync_latency.observe(result.sync_ns);
+                           next(result.sync);
+                         });
+                       });
   });
+}
+
+void Wal::write_then_sync(std::shared_ptr<const std::string> bytes, std::uint64_t offset,
+                          fs::Callback next) {
+  write_segment(std::move(bytes), offset, [this, next](std::int64_t result) {
+    if (result < 0) return next(result);
+    step_retryable_ = false;
+    sync(&active_fd_, segment_path(segment_firsts_.back()), false, next);
+  });
+}
+
+void Wal::write_segment(std::shared_ptr<const std::string> bytes, std::uint64_t offset,
+                        fs::Callback next) {
+  step_what_ = segment_path(segment_firsts_.back()) + ": write";
+  step_retryable_ = true;
+  const std::size_t size = bytes->size();
+  const auto at = static_cast<std::int64_t>(offset);
+  auto after = [this, size, at, next](std::int64_t result) {
+    after_segment_write(result, size, at, next);
+  };
+  if (const int err = take_write_fault(); err != 0) {
+    fs::write_all(loop_, alive_, active_fd_, bytes->substr(0, size / 2), at,
+                  [after, err](std::int64_t) { after(-err); });
+    return;
+  }
+  fs::write_all(loop_, alive_, active_fd_, std::move(bytes), at, std::move(after));
+}
+
+// Accounts a segment write of `size` bytes at `at` that ended with `result`.
+void Wal::after_segment_write(std::int64_t result, std::size_t size, std::int64_t at,
+                              const fs::Callback& next) {
+  if (out_of_space(result)) {
+    // Undo the part that went in: the file ends where this write began.
+    fs::ftruncate(loop_, alive_, active_fd_, at,
+                  [result, next](std::int64_t cut) { next(cut < 0 ? cut : result); });
+    return;
+  }
+  if (result >= 0) {
+    active_bytes_ += size;
+    segment_bytes_[segment_firsts_.back()] += size;
+    update_log_bytes();
+    metrics_.bytes_written += size;
+  }
+  next(result);
 }
 
 int Wal::take_write_fault() {
@@ -385,22 +428,26 @@ int Wal::take_write_fault() {
 
 void Wal::add_sync(const int* fd, const std::string& what, bool directory) {
   steps_.push_back([this, fd, what, directory](fs::Callback next) {
-    step_what_ = what + (directory ? ": fsync" : ": fdatasync");
-    if (directory) {
-      ++metrics_.dir_fsyncs;
-      return fs::fsync(loop_, alive_, *fd, std::move(next));
+    sync(fd, what, directory, std::move(next));
+  });
+}
+
+void Wal::sync(const int* fd, const std::string& what, bool directory, fs::Callback next) {
+  step_what_ = what + (directory ? ": fsync" : ": fdatasync");
+  if (directory) {
+    ++metrics_.dir_fsyncs;
+    return fs::fsync(loop_, alive_, *fd, std::move(next));
+  }
+  if (fd == &active_fd_) {
+    if (const int err = std::exchange(faults_.fail_next_sync, 0); err != 0) {
+      return fs::defer(loop_, alive_, -err, std::move(next));
     }
-    if (fd == &active_fd_) {
-      if (const int err = std::exchange(faults_.fail_next_sync, 0); err != 0) {
-        return fs::defer(loop_, alive_, -err, std::move(next));
-      }
-    }
-    const std::uint64_t start = uv_hrtime();
-    fs::fdatasync(loop_, alive_, *fd, [this, start, next](std::int64_t result) {
-      ++metrics_.fsyncs;
-      metrics_.fsync_latency.observe(uv_hrtime() - start);
-      next(result);
-    });
+  }
+  const std::uint64_t start = uv_hrtime();
+  fs::fdatasync(loop_, alive_, *fd, [this, start, next](std::int64_t result) {
+    ++metrics_.fsyncs;
+    metrics_.fsync_latency.observe(uv_hrtime() - start);
+    next(result);
   });
 }
 

@@ -176,8 +176,15 @@ class Wal {
   void add_unlink(std::uint64_t first, const char* why, std::uint64_t* counter);
   void update_log_bytes();
   void add_chunk_steps(SegmentChunk& chunk);
-  void add_segment_write(std::string bytes, std::uint64_t offset);
+  void add_segment_write_and_sync(std::string bytes, std::uint64_t offset);
+  void write_then_sync(std::shared_ptr<const std::string> bytes, std::uint64_t offset,
+                       fs::Callback next);
+  void write_segment(std::shared_ptr<const std::string> bytes, std::uint64_t offset,
+                     fs::Callback next);
+  void after_segment_write(std::int64_t result, std::size_t size, std::int64_t at,
+                           const fs::Callback& next);
   void add_sync(const int* fd, const std::string& what, bool directory);
+  void sync(const int* fd, const std::string& what, bool directory, fs::Callback next);
   void add_close(int* fd, const std::string& what);
   void run_next_step();
   void run_current_step();
