@@ -1,6 +1,7 @@
 #include "daemon/raft_node.h"
 
 #include <random>
+#include <utility>
 
 #include "kv/command.h"
 #include "util/log.h"
@@ -111,7 +112,8 @@ void RaftNode::on_prepare(uv_prepare_t* prepare) {
 void RaftNode::on_peer_message(pb::Message&& message) {
   if (message.has_snapshot_chunk()) return on_snapshot_chunk(message);
   if (message.has_snapshot_chunk_ack()) return on_snapshot_ack(message);
-  core_->step(message);
+  // Moved, not copied: an AppendEntries carries a whole batch of entries.
+  core_->step(std::move(message));
 }
 
 void RaftNode::tick() {
