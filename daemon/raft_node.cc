@@ -221,8 +221,8 @@ void RaftNode::persist(core::Ready& ready) {
     core::Index index = 0;
     core::Term term = 0;
     if (!ready.entries.empty()) {
-      index = ready.entries.back().index();
-      term = ready.entries.back().term();
+      index = ready.entries.back()->index();
+      term = ready.entries.back()->term();
     }
     wal_->write(std::move(ready.hard_state), std::move(ready.entries),
                 [this, seq, index, term](int status) { on_write_done(seq, index, term, status); });
@@ -268,10 +268,10 @@ void RaftNode::send_all(std::vector<pb::Message>& messages) {
   }
 }
 
-void RaftNode::apply(std::vector<pb::Entry>& entries) {
+void RaftNode::apply(const std::vector<core::SharedEntry>& entries) {
   if (entries.empty()) return;
-  for (const pb::Entry& entry : entries) apply_entry(entry);
-  applied_index_ = entries.back().index();
+  for (const core::SharedEntry& entry : entries) apply_entry(*entry);
+  applied_index_ = entries.back()->index();
   core_->on_applied(applied_index_);
   release_reads();
   maybe_take_snapshot();

@@ -175,7 +175,7 @@ class RaftNode {
   void on_peer_message(pb::Message&& message);
   void on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status);
   void flush_after_persist();
-  void apply(std::vector<pb::Entry>& entries);
+  void apply(const std::vector<core::SharedEntry>& entries);
   void apply_entry(const pb::Entry& entry);
   void confirm_reads(const std::vector<core::ReadState>& reads);
   void release_reads();

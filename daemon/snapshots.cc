@@ -415,7 +415,7 @@ void RaftNode::persist_snapshot(core::Ready& ready) {
   const pb::SnapshotMeta meta = *ready.snapshot;
   if (ready.hard_state) {
     const std::uint64_t seq = ++writes_submitted_;
-    wal_->write(std::move(ready.hard_state), {},
+    wal_->write(std::move(ready.hard_state), std::vector<core::SharedEntry>{},
                 [this, seq](int status) { on_write_done(seq, 0, 0, status); });
     ready.hard_state.reset();
   }

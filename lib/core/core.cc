@@ -172,10 +172,13 @@ Ready Core::State::take_ready() {
     ready.hard_state = hs;
     hard_state_dirty = false;
   }
-  for (Index i = unstable_from; i <= log.last_index(); ++i) ready.entries.push_back(log.at(i));
+  // Shared with the log, not copied (shared_entry.h).
+  for (Index i = unstable_from; i <= log.last_index(); ++i) {
+    ready.entries.push_back(log.shared_at(i));
+  }
   unstable_from = log.last_index() + 1;
   const Index deliverable = std::min(commit, persisted);
-  for (Index i = applying + 1; i <= deliverable; ++i) ready.committed.push_back(log.at(i));
+  for (Index i = applying + 1; i <= deliverable; ++i) ready.committed.push_back(log.shared_at(i));
   applying = std::max(applying, deliverable);
   if (soft_state() != last_soft) {
     last_soft = soft_state();

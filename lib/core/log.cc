@@ -22,7 +22,7 @@ void Log::restore(Index index, Term term, std::vector<pb::Entry> entries) {
     }
     if (entry.index() <= index) continue;
     if (entry.index() != last_index() + 1) return;  // a gap: the rest is unusable
-    entries_.push_back(std::move(entry));
+    append(std::move(entry));
   }
 }
 
@@ -42,13 +42,13 @@ void Log::compact(Index keep_from) {
 }
 
 Term Log::last_term() const {
-  return entries_.empty() ? offset_term_ : entries_.back().term();
+  return entries_.empty() ? offset_term_ : entries_.back()->term();
 }
 
 std::optional<Term> Log::term_at(Index index) const {
   if (index == offset_) return offset_term_;
   if (index < offset_ || index > last_index()) return std::nullopt;
-  return entries_[index - offset_ - 1].term();
+  return entries_[index - offset_ - 1]->term();
 }
 
 bool Log::matches(Index index, Term term) const {
@@ -56,14 +56,14 @@ bool Log::matches(Index index, Term term) const {
   return found && *found == term;
 }
 
-const pb::Entry& Log::at(Index index) const {
+const SharedEntry& Log::shared_at(Index index) const {
   assert(index > offset_ && index <= last_index());
   return entries_[index - offset_ - 1];
 }
 
 void Log::append(pb::Entry&& entry) {
   assert(entry.index() == last_index() + 1);
-  entries_.push_back(std::move(entry));
+  entries_.push_back(std::make_shared<const pb::Entry>(std::move(entry)));
 }
 
 void Log::truncate_after(Index index) {
@@ -92,8 +92,8 @@ Index Log::last_index_with_term_at_most(Index index, Term term) const {
   // whose term exceeds `term`; the answer is the entry just before it.
   auto begin = entries_.begin();
   auto end = begin + static_cast<std::ptrdiff_t>(index - offset_);
-  auto first_above =
-      std::upper_bound(begin, end, term, [](Term t, const pb::Entry& e) { return t < e.term(); });
+  auto first_above = std::upper_bound(begin, end, term,
+                                      [](Term t, const SharedEntry& e) { return t < e->term(); });
   return offset_ + static_cast<Index>(first_above - begin);
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/shared_entry.h"
 #include "core/types.h"
 #include "raft.pb.h"
 
@@ -63,7 +64,10 @@ class Log {
   bool matches(Index index, Term term) const;
 
   // The entry at `index`; first_index() <= index <= last_index().
-  const pb::Entry& at(Index index) const;
+  const pb::Entry& at(Index index) const { return *shared_at(index); }
+  // The same entry, shared (see shared_entry.h): stays valid after the log
+  // drops it.
+  const SharedEntry& shared_at(Index index) const;
 
   // Appends an entry whose index must be last_index() + 1.
   void append(pb::Entry&& entry);
@@ -84,7 +88,7 @@ class Log {
   Index last_index_with_term_at_most(Index index, Term term) const;
 
  private:
-  std::deque<pb::Entry> entries_;
+  std::deque<SharedEntry> entries_;
   Index offset_ = 0;
   Term offset_term_ = 0;
 };

@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "core/shared_entry.h"
 #include "core/types.h"
 #include "raft.pb.h"
 
@@ -81,10 +82,10 @@ struct Ready {
   std::optional<pb::HardState> hard_state;
   // Follower: install this snapshot (see step 1 above).
   std::optional<pb::SnapshotMeta> snapshot;
-  std::vector<pb::Entry> entries;
+  std::vector<SharedEntry> entries;  // shared with the log: see shared_entry.h
   std::vector<pb::Message> messages;
   std::vector<pb::Message> messages_after_persist;
-  std::vector<pb::Entry> committed;
+  std::vector<SharedEntry> committed;
   std::vector<ReadState> reads;
   // Read requests that can no longer be answered (leadership lost, no
   // leader, the leader rejected them): the driver answers them with an error.

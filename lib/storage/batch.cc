@@ -8,12 +8,12 @@
 
 namespace raftkv::storage {
 
-int PendingBatch::add(std::optional<pb::HardState> hard_state, std::vector<pb::Entry>&& entries) {
+int PendingBatch::add(std::optional<pb::HardState> hard_state, std::vector<SharedEntry>&& entries) {
   for (std::size_t i = 1; i < entries.size(); ++i) {
-    if (entries[i].index() != entries[i - 1].index() + 1) return -EINVAL;
+    if (entries[i]->index() != entries[i - 1]->index() + 1) return -EINVAL;
   }
   if (!entries.empty()) {
-    const std::uint64_t first = entries.front().index();
+    const std::uint64_t first = entries.front()->index();
     if (first == 0 || first < first_writable_ || first > last_index() + 1) return -EINVAL;
     if (first <= keep_) {
       // Reaches into the log as it was before this batch: truncate there.
@@ -22,7 +22,7 @@ int PendingBatch::add(std::optional<pb::HardState> hard_state, std::vector<pb::E
     } else {
       tail_.resize(first - keep_ - 1);  // drop this batch's own overwritten suffix
     }
-    for (pb::Entry& entry : entries) tail_.push_back(std::move(entry));
+    for (SharedEntry& entry : entries) tail_.push_back(std::move(entry));
   }
   if (hard_state) hard_state_ = std::move(hard_state);
   return 0;
@@ -96,7 +96,7 @@ void plan_entries(const PendingBatch& batch, const std::vector<std::uint64_t>& s
     plan.delete_segments.assign(segment_firsts.rbegin(), segment_firsts.rend());
   }
   if (batch.tail().empty()) return;
-  const std::uint64_t first = batch.tail().front().index();
+  const std::uint64_t first = batch.tail().front()->index();
   SegmentChunk chunk;
   if (batch.is_reset()) {
     chunk = new_chunk(first);
@@ -111,7 +111,8 @@ void plan_entries(const PendingBatch& batch, const std::vector<std::uint64_t>& s
     chunk.first_index = segment_firsts.back();
     chunk.offset = active_bytes;
   }
-  for (const pb::Entry& entry : batch.tail()) {
+  for (const SharedEntry& shared : batch.tail()) {
+    const pb::Entry& entry = *shared;
     if (must_roll(chunk, entry.index(), entry_record_size(entry), segment_bytes)) {
       plan.chunks.push_back(std::move(chunk));
       chunk = new_chunk(entry.index());

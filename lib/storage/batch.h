@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,10 @@
 #include "raft.pb.h"
 
 namespace raftkv::storage {
+
+// An entry shared with the Raft core's log (core/shared_entry.h): the
+// pending batch holds it until its bytes are planned, never modifies it.
+using SharedEntry = std::shared_ptr<const pb::Entry>;
 
 // The effect of several write(), compact() and reset() calls on the log,
 // folded as they arrive: keep the durable log through `keep_through()`
@@ -25,7 +30,7 @@ class PendingBatch {
   // Folds one write in. Returns 0, or -EINVAL (and changes nothing) when the
   // entries are not consecutive, would leave a gap after the log's end, or
   // start below first_writable().
-  int add(std::optional<pb::HardState> hard_state, std::vector<pb::Entry>&& entries);
+  int add(std::optional<pb::HardState> hard_state, std::vector<SharedEntry>&& entries);
   // The log is replaced by a snapshot ending at `snapshot_index`: every
   // segment goes, including entries queued so far; the next write must
   // start at snapshot_index + 1.
@@ -37,8 +42,8 @@ class PendingBatch {
   std::uint64_t base_last() const { return base_last_; }
   std::uint64_t keep_through() const { return keep_; }
   // The log's last index once this batch is durable.
-  std::uint64_t last_index() const { return tail_.empty() ? keep_ : tail_.back().index(); }
-  const std::vector<pb::Entry>& tail() const { return tail_; }
+  std::uint64_t last_index() const { return tail_.empty() ? keep_ : tail_.back()->index(); }
+  const std::vector<SharedEntry>& tail() const { return tail_; }
   const std::optional<pb::HardState>& hard_state() const { return hard_state_; }
   bool is_reset() const { return reset_; }
   const std::optional<std::uint64_t>& compact_upto() const { return compact_upto_; }
@@ -51,7 +56,7 @@ class PendingBatch {
   std::uint64_t base_last_;
   std::uint64_t keep_;
   std::uint64_t first_writable_;
-  std::vector<pb::Entry> tail_;  // indexes keep_+1 .. in order
+  std::vector<SharedEntry> tail_;  // indexes keep_+1 .. in order
   std::optional<pb::HardState> hard_state_;
   bool reset_ = false;
   std::optional<std::uint64_t> compact_upto_;

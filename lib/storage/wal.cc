@@ -164,11 +164,21 @@ std::string Wal::segment_path(std::uint64_t first_index) const {
   return join_path(dir_, segment_file_name(first_index));
 }
 
-void Wal::write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries,
+void Wal::write(std::optional<pb::HardState> hard_state, std::vector<SharedEntry> entries,
                 Done done) {
   if (refuse_if_stopped(done)) return;
   const int status = pending_.add(std::move(hard_state), std::move(entries));
   enqueue(std::move(done), status);
+}
+
+void Wal::write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries,
+                Done done) {
+  std::vector<SharedEntry> shared;
+  shared.reserve(entries.size());
+  for (pb::Entry& entry : entries) {
+    shared.push_back(std::make_shared<const pb::Entry>(std::move(entry)));
+  }
+  write(std::move(hard_state), std::move(shared), std::move(done));
 }
 
 void Wal::compact(std::uint64_t upto, Done done) {

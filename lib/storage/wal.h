@@ -109,6 +109,8 @@ class Wal {
   // write and every earlier one are durable (hard state first, then
   // entries), in submission order; never from inside write() itself.
   // After a failure every write fails with the failure's error.
+  void write(std::optional<pb::HardState> hard_state, std::vector<SharedEntry> entries, Done done);
+  // The same for entries nobody else holds (tests, tools).
   void write(std::optional<pb::HardState> hard_state, std::vector<pb::Entry> entries, Done done);
 
   // Log compaction after a snapshot at index >= `upto` is durable: deletes

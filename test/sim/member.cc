@@ -207,13 +207,14 @@ void Member::send(const pb::Message& message) {
 // (the core's in-memory log) and the state machine change at once.
 void Member::persist(core::Ready& ready, bool was_leader) {
   if (!ready.hard_state && !ready.snapshot && ready.entries.empty()) return;
-  Disk::Write write{ready.hard_state, std::nullopt, ready.entries, 0};
+  std::vector<pb::Entry> entries = core::copy_entries(ready.entries);
+  Disk::Write write{ready.hard_state, std::nullopt, entries, 0};
   if (ready.snapshot && !install(*ready.snapshot, write)) return;
-  if (!ready.entries.empty()) {
-    Index first = ready.entries.front().index();
+  if (!entries.empty()) {
+    Index first = entries.front().index();
     Index last_before = log_.last();
     world_.checker.on_write(id_, was_leader, first, last_before);
-    if (!log_.write(ready.entries)) {
+    if (!log_.write(entries)) {
       world_.checker.on_bad_write(id_, first, last_before);
       return;
     }
@@ -288,9 +289,10 @@ void Member::note_soft_state(const core::SoftState& soft) {
 
 // Step 5. The state machine is a list of applied entries, kept by the
 // checker; probes of the liveness phase are recognised here.
-void Member::apply(const std::vector<pb::Entry>& committed) {
+void Member::apply(const std::vector<core::SharedEntry>& committed) {
   if (committed.empty()) return;
-  for (const pb::Entry& e : committed) {
+  for (const core::SharedEntry& shared : committed) {
+    const pb::Entry& e = *shared;
     Index before = world_.checker.committed();
     state_.apply(e);
     world_.checker.on_apply(id_, e, state_);

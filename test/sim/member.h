@@ -88,7 +88,7 @@ class Member {
   void send_after_persist(std::vector<pb::Message> messages);
   void release_held();
   void note_soft_state(const core::SoftState& soft);
-  void apply(const std::vector<pb::Entry>& committed);
+  void apply(const std::vector<core::SharedEntry>& committed);
   void note_reads(const core::Ready& ready);
   void note_dropped(const core::Ready& ready);
   void check_config(const core::Ready& ready);

@@ -77,8 +77,9 @@ void Member::check_config(const core::Ready& ready) {
     if (world_.trace.enabled) world_.log("n%llu config %s", ull(id_), describe(config_).c_str());
   }
   if (ready.entries.empty()) return;
-  bool relevant = ready.config.has_value() || ready.entries.front().index() <= conf_high_water_;
-  for (const pb::Entry& e : ready.entries) {
+  bool relevant = ready.config.has_value() || ready.entries.front()->index() <= conf_high_water_;
+  for (const core::SharedEntry& shared : ready.entries) {
+    const pb::Entry& e = *shared;
     if (e.type() != pb::ENTRY_CONF_CHANGE) continue;
     relevant = true;
     conf_high_water_ = std::max(conf_high_water_, e.index());

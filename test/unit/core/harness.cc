@@ -88,12 +88,12 @@ void Cluster::write(Member& m, const Ready& ready) {
     m.applied = m.received_snapshot;
   }
   if (!ready.entries.empty()) {
-    const Index first = ready.entries.front().index();
+    const Index first = ready.entries.front()->index();
     if (first > m.disk.last_index() + 1 || first < m.disk.first_index()) {
       throw std::logic_error("gap in written entries");
     }
     m.disk.entries.resize(first - m.disk.first_index());
-    for (const auto& e : ready.entries) m.disk.entries.push_back(e);
+    for (const auto& e : ready.entries) m.disk.entries.push_back(*e);
   }
 }
 
@@ -107,10 +107,10 @@ void Cluster::process(NodeId id) {
   for (auto& msg : ready.messages_after_persist) m.held.push_back(std::move(msg));
   if (wrote) m.unacked = true;
   for (const auto& e : ready.committed) {
-    if (e.index() != m.applied.size() + 1) throw std::logic_error("applied out of order");
-    m.applied.push_back(e);
+    if (e->index() != m.applied.size() + 1) throw std::logic_error("applied out of order");
+    m.applied.push_back(*e);
   }
-  if (!ready.committed.empty()) m.core->on_applied(ready.committed.back().index());
+  if (!ready.committed.empty()) m.core->on_applied(ready.committed.back()->index());
   m.reads.insert(m.reads.end(), ready.reads.begin(), ready.reads.end());
   m.failed_reads.insert(m.failed_reads.end(), ready.failed_reads.begin(), ready.failed_reads.end());
   m.dropped.insert(m.dropped.end(), ready.dropped_proposals.begin(), ready.dropped_proposals.end());

@@ -398,11 +398,11 @@ TEST_CASE("a follower with a conflicting log replaces it with the snapshot") {
   f.step(append_request(1, 2, 3, 3, 3, entries_from(4, {3}), 4));
   r = f.ready();
   REQUIRE(r.entries.size() == 1);
-  CHECK(r.entries[0].index() == 4);
+  CHECK(r.entries[0]->index() == 4);
   f.on_persisted(4, 3);
   r = f.ready();
   REQUIRE(r.committed.size() == 1);
-  CHECK(r.committed[0].index() == 4);
+  CHECK(r.committed[0]->index() == 4);
 }
 
 TEST_CASE("a snapshot at or below the commit index is answered without an install") {
@@ -488,7 +488,7 @@ TEST_CASE("an AppendEntries anchored before the follower's compaction point pass
   f.step(append_request(1, 2, 2, 5, 1, entries_from(6, {1, 1, 1, 2, 2, 2, 2}), 12));
   Ready r = f.ready();
   REQUIRE(r.entries.size() == 2);
-  CHECK(r.entries[0].index() == 11);
+  CHECK(r.entries[0]->index() == 11);
   bool after_persist = false;
   const pb::Message* ack = find_ack(r, &after_persist);
   REQUIRE(ack);

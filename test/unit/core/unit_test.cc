@@ -57,6 +57,52 @@ TEST_CASE("the log finds terms, matches and conflict points") {
   CHECK(log.copy_into(1, 3, 1, &out) == one);  // at least one entry
 }
 
+TEST_CASE("entries handed out shared outlive truncation and compaction of the log") {
+  Log log;
+  std::vector<pb::Entry> entries;
+  for (Index i = 1; i <= 6; ++i) {
+    pb::Entry e;
+    e.set_index(i);
+    e.set_term(1);
+    e.set_data("payload-" + std::to_string(i));
+    entries.push_back(std::move(e));
+  }
+  log.restore(std::move(entries));
+  const SharedEntry second = log.shared_at(2);
+  const SharedEntry fifth = log.shared_at(5);
+  CHECK(second.get() == &log.at(2));  // one entry, not a copy
+  log.truncate_after(4);              // a follower's conflicting suffix goes
+  pb::Entry replacement;
+  replacement.set_index(5);
+  replacement.set_term(2);
+  replacement.set_data("other");
+  log.append(std::move(replacement));
+  log.compact(4);  // a snapshot drops 1..3
+  CHECK(log.first_index() == 4);
+  CHECK(log.at(5).data() == "other");
+  // What was handed out is unchanged: the Wal's pending batch or an apply
+  // in progress may still hold it.
+  CHECK(second->index() == 2);
+  CHECK(second->data() == "payload-2");
+  CHECK(fifth->term() == 1);
+  CHECK(fifth->data() == "payload-5");
+}
+
+TEST_CASE("a Ready shares the log's entries for persisting and applying") {
+  test::Cluster c({1});
+  c.elect(1);
+  Core& core = c.core(1);
+  REQUIRE(core.propose("shared") == ProposeResult::kAccepted);
+  Ready written = core.ready();
+  REQUIRE(written.entries.size() == 1);
+  const SharedEntry entry = written.entries[0];
+  CHECK(entry->data() == "shared");
+  core.on_persisted(entry->index(), entry->term());  // a single voter: committed once durable
+  Ready applied = core.ready();
+  REQUIRE_FALSE(applied.committed.empty());
+  CHECK(applied.committed.back().get() == entry.get());  // the same entry, not a copy
+}
+
 TEST_CASE("the inflight window is bounded by count and bytes") {
   Inflights w;
   w.add(3, 100);

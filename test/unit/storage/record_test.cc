@@ -59,25 +59,25 @@ TEST_CASE("segment names encode the first index", "[record]") {
 TEST_CASE("pending writes fold into keep-through plus a tail", "[batch]") {
   PendingBatch batch(10);
   CHECK(batch.empty());
-  CHECK(batch.add(std::nullopt, entries(11, 12, 1)) == 0);
-  CHECK(batch.add(std::nullopt, entries(12, 14, 2)) == 0);  // replaces its own 12
+  CHECK(batch.add(std::nullopt, shared(entries(11, 12, 1))) == 0);
+  CHECK(batch.add(std::nullopt, shared(entries(12, 14, 2))) == 0);  // replaces its own 12
   CHECK(batch.keep_through() == 10);
   CHECK(indexes(batch.tail()) == std::vector<std::uint64_t>{11, 12, 13, 14});
-  CHECK(batch.tail()[1].term() == 2);
-  CHECK(batch.add(hard_state(3, 1), entries(8, 8, 3)) == 0);  // reaches into durable log
+  CHECK(batch.tail()[1]->term() == 2);
+  CHECK(batch.add(hard_state(3, 1), shared(entries(8, 8, 3))) == 0);  // reaches into durable log
   CHECK(batch.keep_through() == 7);
   CHECK(indexes(batch.tail()) == std::vector<std::uint64_t>{8});
   CHECK(batch.hard_state()->term() == 3);
-  CHECK(batch.add(std::nullopt, entries(10, 10, 3)) == -EINVAL);  // gap
-  CHECK(batch.add(std::nullopt, {entry(9, 3), entry(11, 3)}) == -EINVAL);
-  CHECK(batch.add(std::nullopt, entries(0, 0, 3)) == -EINVAL);
+  CHECK(batch.add(std::nullopt, shared(entries(10, 10, 3))) == -EINVAL);  // gap
+  CHECK(batch.add(std::nullopt, shared({entry(9, 3), entry(11, 3)})) == -EINVAL);
+  CHECK(batch.add(std::nullopt, shared(entries(0, 0, 3))) == -EINVAL);
   CHECK(batch.last_index() == 8);
 }
 
 TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[batch]") {
   SECTION("append to the active segment, rolling when full") {
     PendingBatch batch(10);
-    REQUIRE(batch.add(std::nullopt, entries(11, 20, 1)) == 0);
+    REQUIRE(batch.add(std::nullopt, shared(entries(11, 20, 1))) == 0);
     BatchPlan plan = plan_batch(batch, {1, 6}, 190, 256);
     REQUIRE(plan.chunks.size() >= 2);
     CHECK_FALSE(plan.chunks[0].new_segment);
@@ -89,7 +89,7 @@ TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[ba
   }
   SECTION("truncation below the active segment") {
     PendingBatch batch(30);
-    REQUIRE(batch.add(std::nullopt, entries(9, 9, 2)) == 0);
+    REQUIRE(batch.add(std::nullopt, shared(entries(9, 9, 2))) == 0);
     BatchPlan plan = plan_batch(batch, {1, 10, 20}, 100, 1 << 20);
     // Newest first: a crash half way must not leave a hole (1, 20).
     CHECK(plan.delete_segments == std::vector<std::uint64_t>{20, 10});
@@ -99,7 +99,7 @@ TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[ba
   }
   SECTION("truncation inside the active segment is in-band") {
     PendingBatch batch(30);
-    REQUIRE(batch.add(std::nullopt, entries(20, 20, 2)) == 0);
+    REQUIRE(batch.add(std::nullopt, shared(entries(20, 20, 2))) == 0);
     BatchPlan plan = plan_batch(batch, {1, 10, 20}, 100, 1 << 20);
     CHECK(plan.delete_segments.empty());
     REQUIRE(plan.chunks.size() == 1);
@@ -109,15 +109,15 @@ TEST_CASE("plans roll segments and delete the ones a truncation obsoletes", "[ba
 
 TEST_CASE("a reset drops the log and everything queued before it", "[batch]") {
   PendingBatch batch(30, 1);
-  REQUIRE(batch.add(std::nullopt, entries(31, 32, 1)) == 0);
+  REQUIRE(batch.add(std::nullopt, shared(entries(31, 32, 1))) == 0);
   batch.reset(100);
   CHECK(batch.is_reset());
   CHECK(batch.tail().empty());
   CHECK(batch.last_index() == 100);
   CHECK(batch.first_writable() == 101);
-  CHECK(batch.add(std::nullopt, entries(100, 101, 2)) == -EINVAL);  // into the snapshot
-  CHECK(batch.add(std::nullopt, entries(102, 102, 2)) == -EINVAL);  // a gap
-  CHECK(batch.add(std::nullopt, entries(101, 103, 2)) == 0);
+  CHECK(batch.add(std::nullopt, shared(entries(100, 101, 2))) == -EINVAL);  // into the snapshot
+  CHECK(batch.add(std::nullopt, shared(entries(102, 102, 2))) == -EINVAL);  // a gap
+  CHECK(batch.add(std::nullopt, shared(entries(101, 103, 2))) == 0);
   BatchPlan plan = plan_batch(batch, {1, 10, 20}, 100, 1 << 20);
   CHECK(plan.reset);
   CHECK(plan.delete_segments == std::vector<std::uint64_t>{20, 10, 1});
@@ -137,8 +137,8 @@ TEST_CASE("a reset drops the log and everything queued before it", "[batch]") {
 
 TEST_CASE("writes may not start below the log's first writable index", "[batch]") {
   PendingBatch batch(50, 41);
-  CHECK(batch.add(std::nullopt, entries(40, 40, 1)) == -EINVAL);
-  CHECK(batch.add(std::nullopt, entries(41, 41, 1)) == 0);
+  CHECK(batch.add(std::nullopt, shared(entries(40, 40, 1))) == -EINVAL);
+  CHECK(batch.add(std::nullopt, shared(entries(41, 41, 1))) == 0);
 }
 
 TEST_CASE("compaction plans only closed segments wholly at or below the index", "[batch]") {
@@ -157,7 +157,7 @@ TEST_CASE("compaction plans only closed segments wholly at or below the index", 
   CHECK(compact_only(1000) == std::vector<std::uint64_t>{1, 10, 20});  // never the active one
   SECTION("in the layout the batch's own writes leave") {
     PendingBatch batch(35);
-    REQUIRE(batch.add(std::nullopt, entries(36, 40, 1)) == 0);
+    REQUIRE(batch.add(std::nullopt, shared(entries(36, 40, 1))) == 0);
     batch.compact(1000);
     // The records roll into a new segment: 30.. is closed by then.
     BatchPlan plan = plan_batch(batch, firsts, 100, 100);
@@ -168,7 +168,7 @@ TEST_CASE("compaction plans only closed segments wholly at or below the index", 
   }
   SECTION("after a truncation in the same batch") {
     PendingBatch batch(35);
-    REQUIRE(batch.add(std::nullopt, entries(15, 15, 2)) == 0);
+    REQUIRE(batch.add(std::nullopt, shared(entries(15, 15, 2))) == 0);
     batch.compact(25);
     BatchPlan plan = plan_batch(batch, firsts, 100, 1 << 20);
     CHECK(plan.delete_segments == std::vector<std::uint64_t>{30, 20});

@@ -84,6 +84,18 @@ RecoveredState reopen(const std::string& dir, WalOptions options) {
   return recovered;
 }
 
+std::vector<std::uint64_t> indexes(const std::vector<SharedEntry>& log) {
+  std::vector<std::uint64_t> out;
+  for (const SharedEntry& e : log) out.push_back(e->index());
+  return out;
+}
+
+std::vector<SharedEntry> shared(std::vector<pb::Entry> entries) {
+  std::vector<SharedEntry> out;
+  for (pb::Entry& e : entries) out.push_back(std::make_shared<const pb::Entry>(std::move(e)));
+  return out;
+}
+
 std::vector<std::uint64_t> indexes(const std::vector<pb::Entry>& log) {
   std::vector<std::uint64_t> out;
   for (const auto& e : log) out.push_back(e.index());

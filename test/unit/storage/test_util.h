@@ -51,6 +51,9 @@ void close_now(Loop& loop, std::unique_ptr<Wal>& wal);
 RecoveredState reopen(const std::string& dir, WalOptions options = {});
 
 std::vector<std::uint64_t> indexes(const std::vector<pb::Entry>& log);
+std::vector<std::uint64_t> indexes(const std::vector<SharedEntry>& log);
+// The entries as the core hands them to the Wal's batch (shared).
+std::vector<SharedEntry> shared(std::vector<pb::Entry> entries);
 std::vector<std::string> segment_names(const std::string& dir);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
