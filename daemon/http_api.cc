@@ -53,7 +53,7 @@ int http_status(RequestStatus status) {
 HttpApi::HttpApi(uv_loop_t* loop, RaftNode* node) : loop_(loop), node_(node) {}
 
 void HttpApi::handle(http::Request&& request, http::Responder responder) {
-  Call call{std::move(responder), "other", now_us()};
+  Call call{std::move(responder), Endpoint::kOther, now_us()};
   route(std::move(call), request);
 }
 
@@ -83,17 +83,19 @@ void HttpApi::route(Call call, http::Request& request) {
   struct Route {
     const char* path;
     const char* method;
+    Endpoint endpoint;
   };
-  static constexpr Route kRoutes[] = {{"/set", "GET"},     {"/get", "GET"},
-                                      {"/status", "GET"},  {"/metrics", "GET"},
-                                      {"/leader", "POST"}, {"/snapshot", "POST"}};
+  static constexpr Route kRoutes[] = {
+      {"/set", "GET", Endpoint::kSet},        {"/get", "GET", Endpoint::kGet},
+      {"/status", "GET", Endpoint::kStatus},  {"/metrics", "GET", Endpoint::kMetrics},
+      {"/leader", "POST", Endpoint::kLeader}, {"/snapshot", "POST", Endpoint::kSnapshot}};
   const auto* route = std::find_if(std::begin(kRoutes), std::end(kRoutes),
                                    [&](const Route& r) { return path == r.path; });
   if (route == std::end(kRoutes)) {
     reply_error(call, 404, "no such path");
     return;
   }
-  call.endpoint = path.substr(1);
+  call.endpoint = route->endpoint;
   if (method != route->method) {
     reply_method_not_allowed(call, route->method);
     return;
@@ -120,10 +122,10 @@ void HttpApi::route(Call call, http::Request& request) {
 
 void HttpApi::kv_request(Call call, http::Request& request, std::string key, const Params& params) {
   if (request.method == "PUT") {
-    call.endpoint = "kv_put";
+    call.endpoint = Endpoint::kKvPut;
     put(std::move(call), std::move(key), std::move(request.body), params);
   } else if (request.method == "GET") {
-    call.endpoint = "kv_get";
+    call.endpoint = Endpoint::kKvGet;
     const ParamProblem problem = unexpected_param(params, {"stale"});
     bool stale = false;
     if (problem) return reply_rejected(call, problem);
@@ -133,12 +135,12 @@ void HttpApi::kv_request(Call call, http::Request& request, std::string key, con
     }
     get(std::move(call), std::move(key), stale);
   } else if (request.method == "DELETE") {
-    call.endpoint = "kv_delete";
+    call.endpoint = Endpoint::kKvDelete;
     const ParamProblem problem = unexpected_param(params, {});
     if (problem) return reply_rejected(call, problem);
     remove(std::move(call), std::move(key));
   } else {
-    call.endpoint = "kv_other";
+    call.endpoint = Endpoint::kKvOther;
     reply_method_not_allowed(call, "GET, PUT, DELETE");
   }
 }
@@ -232,7 +234,7 @@ void HttpApi::finish_write(Call call, const RequestResult& result) {
 void HttpApi::get(Call call, std::string key, bool stale) {
   if (!check_key(call, key)) return;
   if (stale) {
-    call.endpoint = "kv_get_stale";
+    call.endpoint = Endpoint::kKvGetStale;
     answer_value(std::move(call), key);
     return;
   }
@@ -386,9 +388,7 @@ void HttpApi::reply_rejected(Call& call, const ParamProblem& problem) {
 }
 
 void HttpApi::reply(Call& call, http::Response response) {
-  const auto key = std::make_pair(call.endpoint, response.status);
-  ++metrics_.responses[key];
-  metrics_.latency_us_sum[key] += now_us() - call.start_us;
+  metrics_.record(call.endpoint, response.status, now_us() - call.start_us);
   call.responder.send(std::move(response));
 }
 

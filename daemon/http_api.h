@@ -4,25 +4,17 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "daemon/api_metrics.h"
 #include "daemon/query_params.h"
 #include "daemon/raft_node.h"
 #include "http/server.h"
 
 namespace raftkv::daemon {
-
-struct ApiMetrics {
-  // (endpoint, status code) -> count, and total latency in microseconds.
-  std::map<std::pair<std::string, int>, std::uint64_t> responses;
-  std::map<std::pair<std::string, int>, std::uint64_t> latency_us_sum;
-  // Requests refused by the API (the server counts its own refusals).
-  http::RejectionCounts rejected;
-};
 
 class HttpApi {
  public:
@@ -41,7 +33,7 @@ class HttpApi {
   // One request in flight, with its endpoint and start time for metrics.
   struct Call {
     http::Responder responder;
-    std::string endpoint;  // "kv_put", "kv_get", "status", ...
+    Endpoint endpoint = Endpoint::kOther;
     std::uint64_t start_us = 0;
   };
 

@@ -96,18 +96,18 @@ std::string applied_body(const ChangeOutcome& outcome) {
 void HttpApi::members_request(Call call, const http::Request& request, const Params& params) {
   const bool collection = request.path == "/members";
   if (collection && request.method == "GET") {
-    call.endpoint = "members";
+    call.endpoint = Endpoint::kMembers;
     return list_members(std::move(call), params);
   }
   if (collection && request.method == "POST") {
-    call.endpoint = "members_add";
+    call.endpoint = Endpoint::kMembersAdd;
     return add_member(std::move(call), params);
   }
   if (!collection && request.method == "DELETE") {
-    call.endpoint = "members_remove";
+    call.endpoint = Endpoint::kMembersRemove;
     return remove_member(std::move(call), request.path, params);
   }
-  call.endpoint = collection ? "members" : "members_remove";
+  call.endpoint = collection ? Endpoint::kMembers : Endpoint::kMembersRemove;
   reply_method_not_allowed(call, collection ? "GET, POST" : "DELETE");
 }
 

@@ -311,19 +311,19 @@ std::string HttpApi::metrics_text() const {
   out +=
       "# HELP raftkv_http_responses_total HTTP responses by endpoint and status code\n"
       "# TYPE raftkv_http_responses_total counter\n";
-  for (const auto& [key, count] : metrics_.responses) {
-    out += "raftkv_http_responses_total{endpoint=\"" + key.first + "\",code=\"" +
-           std::to_string(key.second) + "\"} " + std::to_string(count) + "\n";
-  }
+  metrics_.for_each([&](std::string_view endpoint, int code, std::uint64_t count, std::uint64_t) {
+    out.append("raftkv_http_responses_total{endpoint=\"").append(endpoint);
+    out += "\",code=\"" + std::to_string(code) + "\"} " + std::to_string(count) + "\n";
+  });
   out +=
       "# HELP raftkv_http_response_seconds_sum total time to answer, by endpoint and code\n"
       "# TYPE raftkv_http_response_seconds_sum counter\n";
-  for (const auto& [key, sum] : metrics_.latency_us_sum) {
+  metrics_.for_each([&](std::string_view endpoint, int code, std::uint64_t, std::uint64_t sum) {
     char value[64];
     std::snprintf(value, sizeof value, "%.6f", static_cast<double>(sum) / 1e6);
-    out += "raftkv_http_response_seconds_sum{endpoint=\"" + key.first + "\",code=\"" +
-           std::to_string(key.second) + "\"} " + value + "\n";
-  }
+    out.append("raftkv_http_response_seconds_sum{endpoint=\"").append(endpoint);
+    out += "\",code=\"" + std::to_string(code) + "\"} " + value + "\n";
+  });
   return out;
 }
 
