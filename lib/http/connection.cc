@@ -237,11 +237,13 @@ void Connection::abandon(std::uint64_t request_id) {
 
 bool Connection::write_response(Response response, ConnectionHeader connection) {
   const int status = sanitize_status(response.status);
-  std::string head = serialize_head(response, connection);
+  std::string& head = server_->head_buffer;
+  head.clear();
+  serialize_head(response, connection, &head);
   std::string body;
   if (!status_forbids_body(status)) body = std::move(response.body);
   ++server_->metrics.responses_by_class[static_cast<std::size_t>(status / 100)];
-  return queue_write(std::move(head), std::move(body));
+  return queue_write(head, std::move(body));
 }
 
 void Connection::write_continue() {
@@ -258,9 +260,12 @@ void Connection::write_continue() {
 // changed), which cost an epoll_ctl syscall and an allocation per response.
 // uv_try_write refuses (UV_EAGAIN) while earlier writes are still queued,
 // so responses never overtake each other.
-bool Connection::queue_write(std::string head, std::string body) {
+//
+// `head` may be the server's shared head buffer: it is only read here and
+// whatever is not written at once is copied into the queued write.
+bool Connection::queue_write(std::string_view head, std::string body) {
   uv_buf_t buffers[2] = {
-      uv_buf_init(head.data(), static_cast<unsigned>(head.size())),
+      uv_buf_init(const_cast<char*>(head.data()), static_cast<unsigned>(head.size())),
       uv_buf_init(body.data(), static_cast<unsigned>(body.size())),
   };
   const int written = uv_try_write(stream(), buffers, body.empty() ? 1 : 2);
@@ -274,19 +279,19 @@ bool Connection::queue_write(std::string head, std::string body) {
     server_->metrics.bytes_written += n;
     if (n == head.size() + body.size()) return true;
     if (n < head.size()) {
-      head.erase(0, n);
+      head.remove_prefix(n);
     } else {
       body.erase(0, n - head.size());
-      head.clear();
+      head = {};
     }
   }
-  return queue_rest(std::move(head), std::move(body));
+  return queue_rest(head, std::move(body));
 }
 
 // The part of a response the socket did not take at once (see queue_write).
-bool Connection::queue_rest(std::string head, std::string body) {
+bool Connection::queue_rest(std::string_view head, std::string body) {
   auto write = std::make_unique<WriteRequest>();
-  write->head = std::move(head);
+  write->head.assign(head);
   write->body = std::move(body);
   uv_buf_t buffers[2];
   unsigned count = 0;

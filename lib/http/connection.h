@@ -84,8 +84,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send_error(int status, std::string_view message);
   bool write_response(Response response, ConnectionHeader connection);
   void write_continue();
-  bool queue_write(std::string head, std::string body);
-  bool queue_rest(std::string head, std::string body);
+  bool queue_write(std::string_view head, std::string body);
+  bool queue_rest(std::string_view head, std::string body);
   void close_gracefully();
   void arm_request_timer();
   void start_reading();

@@ -82,8 +82,13 @@ bool status_forbids_body(int status) {
 
 namespace {
 
+// A plain loop: find_first_of with a three-byte set called memchr once per
+// byte of the text, on every response's Content-Type.
 bool has_forbidden_bytes(std::string_view text) {
-  return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+  for (const char c : text) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
 }
 
 // Headers the server computes itself; a handler's copy would contradict them.
@@ -105,9 +110,15 @@ std::string_view decimal(std::uint64_t value, char (&buffer)[24]) {
 }  // namespace
 
 std::string serialize_head(const Response& response, ConnectionHeader connection) {
-  const int status = sanitize_status(response.status);
   std::string head;
-  head.reserve(128 + response.headers.size() * 48);
+  serialize_head(response, connection, &head);
+  return head;
+}
+
+void serialize_head(const Response& response, ConnectionHeader connection, std::string* out) {
+  std::string& head = *out;
+  const int status = sanitize_status(response.status);
+  head.reserve(head.size() + 128 + response.headers.size() * 48);
   char digits[24];
   head.append("HTTP/1.1 ").append(decimal(static_cast<std::uint64_t>(status), digits)).append(" ");
   head.append(reason_phrase(status)).append("\r\n");
@@ -127,7 +138,6 @@ std::string serialize_head(const Response& response, ConnectionHeader connection
     append_header(&head, name, value);
   }
   head.append("\r\n");
-  return head;
 }
 
 Response error_response(int status, std::string_view message) {

@@ -13,7 +13,10 @@ namespace raftkv::http {
 struct Response {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  // Must outlive the response (a string literal): a std::string here
+  // allocated on every response ("application/json" is past the small-string
+  // buffer).
+  std::string_view content_type = "application/json";
   // Extra headers. The server owns framing: Content-Length, Connection and
   // Transfer-Encoding given here are dropped, and so is any header whose
   // name or value contains CR, LF or NUL (response splitting).
@@ -38,6 +41,8 @@ bool status_forbids_body(int status);
 // sent separately (the server writes it without copying). Content-Length is
 // response.body.size() unless the status forbids a body.
 std::string serialize_head(const Response& response, ConnectionHeader connection);
+// The same, appended to `out` (the server reuses one buffer for every head).
+void serialize_head(const Response& response, ConnectionHeader connection, std::string* out);
 
 // {"error": "<message>"} plus a newline, with the given status.
 Response error_response(int status, std::string_view message);

@@ -11,8 +11,21 @@ int hex_value(char c) {
   return -1;
 }
 
+// Whether decode() would change anything.
+bool needs_decoding(std::string_view in, bool plus_is_space) {
+  for (const char c : in) {
+    if (c == '%' || (c == '+' && plus_is_space)) return true;
+  }
+  return false;
+}
+
 // Shared by paths and queries; they differ only in what '+' means.
 bool decode(std::string_view in, bool plus_is_space, std::string* out) {
+  // Most keys and parameters need no decoding: one copy, no per-byte appends.
+  if (!needs_decoding(in, plus_is_space)) {
+    out->assign(in);
+    return true;
+  }
   out->clear();
   out->reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
