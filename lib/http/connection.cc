@@ -179,6 +179,9 @@ void Connection::dispatch() {
     RKV_ERROR(kLog, "request handler threw a non-exception");
     responder.send(error_response(500, "internal error"));
   }
+  // The handler got an rvalue reference and may have moved parts out; what
+  // is left (at least the header vector's capacity) serves the next request.
+  parser_.recycle(std::move(request));
 }
 
 void Connection::fail_request() {

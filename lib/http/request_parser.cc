@@ -92,6 +92,13 @@ Request RequestParser::take_request() {
   return std::move(request_);
 }
 
+void RequestParser::recycle(Request&& used) {
+  request_ = std::move(used);
+  // A large body's buffer is not kept for the connection's lifetime.
+  static constexpr std::size_t kKeptBodyCapacity = 4096;
+  if (request_.body.capacity() > kKeptBodyCapacity) std::string().swap(request_.body);
+}
+
 bool RequestParser::take_expect_continue() {
   return std::exchange(expect_continue_, false);
 }
@@ -106,9 +113,18 @@ int RequestParser::reject(Rejection reason, int status, std::string message, int
 
 int RequestParser::on_message_begin(llhttp_t* parser) {
   RequestParser& p = self(parser);
-  p.request_ = Request{};
+  // Cleared in place: a recycled request keeps its capacity.
+  Request& r = p.request_;
+  r.method.clear();
+  r.path.clear();
+  r.query.clear();
+  r.headers.clear();
+  r.body.clear();
+  r.keep_alive = true;  // the defaults of Request (request.h)
+  r.http_major = 1;
+  r.http_minor = 1;
   // Typical clients send 2 to 6 header lines: one allocation, not 1, 2, 4...
-  p.request_.headers.reserve(8);
+  r.headers.reserve(8);
   p.url_.clear();
   p.in_field_ = false;
   p.header_bytes_ = 0;

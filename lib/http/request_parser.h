@@ -48,6 +48,10 @@ class RequestParser {
   Result finish();
   // The request completed by the last kRequest result.
   Request take_request();
+  // Hands a request back once the handler is done with it, so that the next
+  // one reuses its buffers (the header vector, strings that outgrew the
+  // small-string buffer) instead of allocating them again.
+  void recycle(Request&& used);
 
   Phase phase() const { return phase_; }
   // True once per request whose headers asked "Expect: 100-continue" with an
