@@ -190,10 +190,9 @@ void HttpApi::put(Call call, std::string key, std::string value, const Params& p
   } else {
     command.set_op(pb::KvCommand::PUT);
   }
+  const std::uint32_t slot = park(std::move(call), {});
   node_->submit_write(&command,
-                      [this, call = std::move(call)](const RequestResult& result) mutable {
-                        finish_write(std::move(call), result);
-                      });
+                      [this, slot](const RequestResult& result) { finish_write(slot, result); });
 }
 
 void HttpApi::remove(Call call, std::string key) {
@@ -201,10 +200,9 @@ void HttpApi::remove(Call call, std::string key) {
   pb::KvCommand& command = reused_command();
   command.set_op(pb::KvCommand::DELETE);
   command.set_key(key);
+  const std::uint32_t slot = park(std::move(call), {});
   node_->submit_write(&command,
-                      [this, call = std::move(call)](const RequestResult& result) mutable {
-                        finish_write(std::move(call), result);
-                      });
+                      [this, slot](const RequestResult& result) { finish_write(slot, result); });
 }
 
 // One message for every write: copying key and value into the string
@@ -215,7 +213,33 @@ pb::KvCommand& HttpApi::reused_command() {
   return command_;
 }
 
-void HttpApi::finish_write(Call call, const RequestResult& result) {
+std::uint32_t HttpApi::park(Call call, std::string_view key) {
+  std::uint32_t slot;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(parked_.size());
+    parked_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  parked_[slot].call = std::move(call);
+  parked_[slot].key.assign(key);
+  return slot;
+}
+
+HttpApi::Call HttpApi::unpark(std::uint32_t slot) {
+  return std::move(parked_[slot].call);
+}
+
+void HttpApi::release(std::uint32_t slot) {
+  // Drops the moved-from responder's reference now, not at the next park.
+  parked_[slot].call = Call{};
+  free_slots_.push_back(slot);
+}
+
+void HttpApi::finish_write(std::uint32_t slot, const RequestResult& result) {
+  Call call = unpark(slot);
+  release(slot);
   if (result.status == RequestStatus::kOk) {
     // Built in place: this runs for every acknowledged write.
     static constexpr std::string_view kPrefix = "{\"index\": ";
@@ -238,14 +262,21 @@ void HttpApi::get(Call call, std::string key, bool stale) {
     answer_value(std::move(call), key);
     return;
   }
+  const std::uint32_t slot = park(std::move(call), key);
   node_->linearizable_read(
-      [this, call = std::move(call), key = std::move(key)](const RequestResult& result) mutable {
-        if (result.status == RequestStatus::kOk) {
-          answer_value(std::move(call), key);
-        } else {
-          reply_for(call, result);
-        }
-      });
+      [this, slot](const RequestResult& result) { finish_read(slot, result); });
+}
+
+void HttpApi::finish_read(std::uint32_t slot, const RequestResult& result) {
+  Call call = unpark(slot);
+  // Answering never re-enters the handler (Responder::send), so nothing is
+  // parked meanwhile and the key's reference stays valid.
+  if (result.status == RequestStatus::kOk) {
+    answer_value(std::move(call), parked_[slot].key);
+  } else {
+    reply_for(call, result);
+  }
+  release(slot);
 }
 
 void HttpApi::answer_value(Call call, const std::string& key) {

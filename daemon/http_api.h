@@ -63,10 +63,25 @@ class HttpApi {
   void append_snapshot_metrics(std::string& out) const;
   void append_http_metrics(std::string& out) const;
 
+  // Requests waiting on Raft are parked in a slot and the callback given to
+  // RaftNode captures only (this, slot): small and trivially copyable, so
+  // std::function stores it in place, where capturing the Call and the key
+  // allocated a closure per request. RaftNode calls every callback exactly
+  // once (answer, failure, timeout or shutdown), which frees the slot.
+  struct Parked {
+    Call call;
+    std::string key;  // a linearizable read's key; its buffer is reused
+  };
+  std::uint32_t park(Call call, std::string_view key);
+  // Moves the call out; parked_[slot].key stays valid until release().
+  Call unpark(std::uint32_t slot);
+  void release(std::uint32_t slot);
+  void finish_read(std::uint32_t slot, const RequestResult& result);
+
   bool check_key(Call& call, const std::string& key);
   bool check_value(Call& call, const std::string& value);
   pb::KvCommand& reused_command();
-  void finish_write(Call call, const RequestResult& result);
+  void finish_write(std::uint32_t slot, const RequestResult& result);
   void reply(Call& call, http::Response response);
   void reply_error(Call& call, int status, std::string_view message);
   // A refusal of the client's input: counted by reason, then answered.
@@ -81,6 +96,8 @@ class HttpApi {
   RaftNode* node_;
   ApiMetrics metrics_;
   pb::KvCommand command_;  // see reused_command()
+  std::vector<Parked> parked_;
+  std::vector<std::uint32_t> free_slots_;
   const http::ServerMetrics* server_metrics_ = nullptr;
 };
 
