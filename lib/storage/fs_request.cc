@@ -99,6 +99,17 @@ void on_deferred(uv_work_t* work, int /*status*/) {
   complete(request, request->deferred_result);
 }
 
+// One write_and_sync(): runs on a worker thread, then on the loop.
+struct WriteSyncJob {
+  uv_work_t work{};
+  Token token;
+  WriteSyncCallback done;
+  std::shared_ptr<const std::string> data;
+  std::int64_t offset = 0;
+  uv_file fd = -1;
+  WriteSyncResult result;
+};
+
 // pwrite() until every byte is in, as write_all() does with its resubmits.
 std::int64_t pwrite_all(uv_file fd, const std::string& data, std::int64_t offset) {
   std::size_t written = 0;
@@ -113,35 +124,52 @@ std::int64_t pwrite_all(uv_file fd, const std::string& data, std::int64_t offset
   return 0;
 }
 
-// The job's half on the SyncThread.
-WriteSyncResult write_then_fdatasync(uv_file fd, const std::string& data, std::int64_t offset) {
-  WriteSyncResult result;
-  result.write = pwrite_all(fd, data, offset);
-  if (result.write < 0) return result;
+void work_write_sync(uv_work_t* work) {
+  auto* job = static_cast<WriteSyncJob*>(work->data);
+  job->result.write = pwrite_all(job->fd, *job->data, job->offset);
+  if (job->result.write < 0) return;
   const std::uint64_t start = uv_hrtime();
   int rc = 0;
   do {
-    rc = ::fdatasync(fd);
+    rc = ::fdatasync(job->fd);
   } while (rc != 0 && errno == EINTR);
-  result.synced = true;
-  result.sync = rc == 0 ? 0 : -errno;
-  result.sync_ns = uv_hrtime() - start;
-  return result;
+  job->result.synced = true;
+  job->result.sync = rc == 0 ? 0 : -errno;
+  job->result.sync_ns = uv_hrtime() - start;
+}
+
+void after_write_sync(uv_work_t* work, int status) {
+  std::unique_ptr<WriteSyncJob> job(static_cast<WriteSyncJob*>(work->data));
+  if (job->token.expired()) return;
+  // UV_ECANCELED: the job never ran; report it as a failed write.
+  if (status < 0) job->result = WriteSyncResult{status, false, 0, 0};
+  WriteSyncCallback done = std::move(job->done);
+  const WriteSyncResult result = job->result;
+  job.reset();
+  done(result);
 }
 
 }  // namespace
 
-void write_and_sync(SyncThread& thread, Token token, uv_file fd,
+void write_and_sync(uv_loop_t* loop, Token token, uv_file fd,
                     std::shared_ptr<const std::string> data, std::int64_t offset,
                     WriteSyncCallback done) {
-  // Written by the thread, read by the loop after the hand-off (the
-  // SyncThread's mutex orders them).
-  auto result = std::make_shared<WriteSyncResult>();
-  thread.submit([result, fd, data = std::move(data),
-                 offset] { *result = write_then_fdatasync(fd, *data, offset); },
-                [result, token = std::move(token), done = std::move(done)] {
-                  if (!token.expired()) done(*result);
-                });
+  auto* job = new WriteSyncJob;
+  job->work.data = job;
+  job->token = std::move(token);
+  job->done = std::move(done);
+  job->data = std::move(data);
+  job->offset = offset;
+  job->fd = fd;
+  if (const int rc = uv_queue_work(loop, &job->work, work_write_sync, after_write_sync); rc < 0) {
+    // Only on a stopped loop; answered later like any other failure.
+    WriteSyncCallback failed = std::move(job->done);
+    Token owner = std::move(job->token);
+    delete job;
+    defer(loop, std::move(owner), rc, [failed](std::int64_t code) {
+      failed(WriteSyncResult{code, false, 0, 0});
+    });
+  }
 }
 
 void open(uv_loop_t* loop, Token token, const std::string& path, int flags, int mode,

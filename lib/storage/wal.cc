@@ -13,8 +13,7 @@
 //        whose first index is >= the new first index (newest first), fsync
 //        the directory. A reset does the same to every segment.
 //     3. per chunk: [close the old active segment, open a new segment file
-//        (O_EXCL)], pwrite the bytes and fdatasync (one job on the log's
-//        own thread, sync_thread.h),
+//        (O_EXCL)], pwrite the bytes and fdatasync (one threadpool job),
 //        [fsync the directory].
 //     4. compaction: unlink the closed segments wholly at or below the
 //        compaction index (oldest first), fsync the directory.
@@ -144,12 +143,7 @@ Wal::Wal(uv_loop_t* loop, std::string dir, WalOptions options, int dir_fd, int a
       segment_firsts_(layout.segment_firsts),
       active_bytes_(layout.last_segment_bytes),
       pending_(layout.last_index, layout.first_writable),
-      sync_thread_(std::make_unique<SyncThread>(loop)),
       retry_timer_(loop) {
-  if (!sync_thread_->started()) {
-    RKV_WARN("storage", "%s: no thread for log writes; using libuv's threadpool", dir_.c_str());
-    sync_thread_.reset();
-  }
   for (std::size_t i = 0; i < layout.segment_firsts.size(); ++i) {
     segment_bytes_[layout.segment_firsts[i]] = layout.segment_bytes[i];
   }
@@ -357,16 +351,15 @@ void Wal::add_chunk_steps(SegmentChunk& chunk) {
 
 // The records and their fdatasync are one step: retried whole after running
 // out of space (only the write can hit that; the fdatasync comes after a
-// complete write), and run as one job on the log's own thread
-// (fs::write_and_sync, sync_thread.h): a hand-off to a worker thread and
-// back costs more CPU than the write itself (issue 7). The step keeps its
-// bytes (shared with the job, not copied): a retry writes them again.
+// complete write), and run as one threadpool job (fs::write_and_sync): a
+// hand-off to a worker thread and back costs more CPU than the write itself
+// (issue 7). The step keeps its bytes (shared with the job, not copied): a
+// retry writes them again.
 void Wal::add_segment_write_and_sync(std::string data, std::uint64_t offset) {
   auto bytes = std::make_shared<const std::string>(std::move(data));
   steps_.push_back([this, offset, bytes](fs::Callback next) {
-    // Armed test faults take the two-request path they were written for;
-    // so does a log without its thread.
-    if (faults_.fail_next_write != 0 || faults_.fail_next_sync != 0 || sync_thread_ == nullptr) {
+    // Armed test faults take the two-request path they were written for.
+    if (faults_.fail_next_write != 0 || faults_.fail_next_sync != 0) {
       return write_then_sync(bytes, offset, std::move(next));
     }
     const std::string path = segment_path(segment_firsts_.back());
@@ -374,7 +367,7 @@ void Wal::add_segment_write_and_sync(std::string data, std::uint64_t offset) {
     step_retryable_ = true;
     const std::size_t size = bytes->size();
     const auto at = static_cast<std::int64_t>(offset);
-    fs::write_and_sync(*sync_thread_, alive_, active_fd_, bytes, at,
+    fs::write_and_sync(loop_, alive_, active_fd_, bytes, at,
                        [this, path, size, at, next](const fs::WriteSyncResult& result) {
                          if (!result.synced)
                            return after_segment_write(result.write, size, at, next);
@@ -587,7 +580,6 @@ void Wal::close(std::function<void()> done) {
 
 void Wal::start_close() {
   retry_timer_.close();
-  sync_thread_.reset();  // nothing in flight; its handle closes on the loop's next turn
   for (int* fd : {&tmp_fd_, &active_fd_, &dir_fd_}) {
     if (*fd >= 0) closing_fds_.push_back(std::exchange(*fd, -1));
   }

@@ -215,9 +215,6 @@ class Wal {
   std::uint64_t active_bytes_;
 
   PendingBatch pending_;  // writes queued while a batch is in flight
-  // Segment writes + fdatasyncs (sync_thread.h); null once closing, or if
-  // it could not start (then they go through the threadpool, two requests).
-  std::unique_ptr<SyncThread> sync_thread_;
   std::vector<Queued> pending_dones_;
   bool in_flight_ = false;
   std::vector<Queued> flight_dones_;

@@ -1,5 +1,4 @@
-// fs::write_and_sync: a segment write and its fdatasync as one job on a
-// SyncThread, and the SyncThread itself.
+// fs::write_and_sync: a segment write and its fdatasync as one threadpool job.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -10,10 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "storage/fs_request.h"
-#include "storage/sync_thread.h"
 #include "test_util.h"
 
 using namespace raftkv::storage;
@@ -27,9 +24,7 @@ std::optional<fs::WriteSyncResult> run_write_and_sync(int fd, std::string bytes,
   Loop loop;
   auto owner = std::make_shared<int>(0);
   std::optional<fs::WriteSyncResult> got;
-  SyncThread thread(loop.get());
-  REQUIRE(thread.started());
-  fs::write_and_sync(thread, owner, fd, std::make_shared<const std::string>(std::move(bytes)),
+  fs::write_and_sync(loop.get(), owner, fd, std::make_shared<const std::string>(std::move(bytes)),
                      offset, [&got](const fs::WriteSyncResult& result) { got = result; });
   loop.run();
   return got;
@@ -73,47 +68,14 @@ TEST_CASE("write_and_sync skips the callback of an owner that is gone", "[fs]") 
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   REQUIRE(fd >= 0);
   Loop loop;
-  SyncThread thread(loop.get());
   bool called = false;
   {
     auto owner = std::make_shared<int>(0);
-    fs::write_and_sync(thread, owner, fd, std::make_shared<const std::string>("abc"), 0,
+    fs::write_and_sync(loop.get(), owner, fd, std::make_shared<const std::string>("abc"), 0,
                        [&called](const fs::WriteSyncResult&) { called = true; });
   }
   loop.run();
   ::close(fd);
   CHECK_FALSE(called);
   CHECK(read_file(path) == "abc");  // the job itself still ran
-}
-
-TEST_CASE("a SyncThread runs jobs in order and callbacks on the loop", "[fs]") {
-  Loop loop;
-  SyncThread thread(loop.get());
-  REQUIRE(thread.started());
-  std::vector<int> ran;  // written by the thread, read after the callbacks
-  std::vector<int> after;
-  for (int i = 0; i < 50; ++i) {
-    thread.submit([&ran, i] { ran.push_back(i); }, [&after, i] { after.push_back(i); });
-  }
-  loop.run();  // returns once every callback ran: idle, the thread keeps no loop alive
-  std::vector<int> expected;
-  for (int i = 0; i < 50; ++i) expected.push_back(i);
-  CHECK(ran == expected);
-  CHECK(after == expected);
-}
-
-TEST_CASE("a SyncThread destroyed by a callback runs no further callback", "[fs]") {
-  Loop loop;
-  auto thread = std::make_unique<SyncThread>(loop.get());
-  REQUIRE(thread->started());
-  int callbacks = 0;
-  for (int i = 0; i < 5; ++i) {
-    thread->submit([] {},
-                   [&] {
-                     ++callbacks;
-                     thread.reset();
-                   });
-  }
-  loop.run();
-  CHECK(callbacks == 1);
 }
