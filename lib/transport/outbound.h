@@ -9,9 +9,11 @@
 //   2 x handshake_timeout_ms fails the connection like any other failure,
 //   with a WARN line (ConnectorAuth, docs/peer-protocol.md)]
 //   open: write the Handshake frame first, then the queued frames, control
-//   lane before data lane, several frames per uv_write, only while libuv's
-//   write queue is below socket_backlog_bytes. Each completed write pumps
-//   again. The handshake's completion resets the backoff.
+//   lane before data lane, several frames per writev, only while libuv's
+//   write queue is below socket_backlog_bytes: uv_try_write first, only
+//   what the socket does not take at once through uv_write (each completed
+//   uv_write costs an epoll_ctl). Each completed uv_write pumps again. The
+//   handshake's completion resets the backoff.
 // Failure modes:
 //   connect error or connect timeout, read EOF/error (the peer never writes
 //   to this connection, so any read result but data means it is gone), write
