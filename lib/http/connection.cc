@@ -144,8 +144,11 @@ void Connection::settle() {
       start_reading();
     }
     // The handler owns the request's deadline (the daemon answers 504);
-    // after Server::close() the timer is the grace period instead.
-    if (!server_->closing) uv_timer_stop(&timer_);
+    // after Server::close() the timer is the grace period instead. The
+    // timer is not stopped: a request's deadline left running expires
+    // harmlessly (handle_timer), and stopping and re-arming it for every
+    // request showed in the profile.
+    wanted_deadline_ = 0;
   }
 }
 
@@ -229,7 +232,7 @@ void Connection::respond(std::uint64_t request_id, Response response) {
   // a batch): resume from a fresh loop callback, so that send() never runs
   // the handler re-entrantly for the next pipelined request.
   resume_pending_ = true;
-  uv_timer_start(&timer_, &Connection::on_timer, 0, 0);
+  start_timer(0);
 }
 
 void Connection::abandon(std::uint64_t request_id) {
@@ -336,17 +339,33 @@ void Connection::on_write(uv_write_t* request, int status) {
 
 void Connection::arm_request_timer() {
   const Limits& limits = server_->limits;
+  const std::uint64_t now = uv_now(server_->loop);
   if (parser_.phase() != RequestParser::Phase::kHeaders) {
     header_deadline_ = 0;
-    uv_timer_start(&timer_, &Connection::on_timer, limits.idle_timeout_ms, 0);
+    set_deadline(now + limits.idle_timeout_ms);
     return;
   }
   // Headers: the deadline runs from their first byte and does not move with
   // further bytes, or a slowloris client could trickle forever.
-  const std::uint64_t now = uv_now(server_->loop);
   if (header_deadline_ == 0) header_deadline_ = now + limits.header_timeout_ms;
-  const std::uint64_t remaining = header_deadline_ > now ? header_deadline_ - now : 0;
-  uv_timer_start(&timer_, &Connection::on_timer, remaining, 0);
+  set_deadline(header_deadline_);
+}
+
+// The request deadline is enforced lazily: a timer due no later than
+// `deadline` is left running and, on expiry, re-armed for the remainder
+// (handle_timer). The idle deadline moves forward with every request, so a
+// busy connection touches its timer about once per idle period instead of
+// twice per request; the deadline itself is kept to the millisecond.
+void Connection::set_deadline(std::uint64_t deadline) {
+  wanted_deadline_ = deadline;
+  if (timer_due_ != 0 && timer_due_ <= deadline) return;
+  const std::uint64_t now = uv_now(server_->loop);
+  start_timer(deadline > now ? deadline - now : 0);
+}
+
+void Connection::start_timer(std::uint64_t timeout_ms) {
+  timer_due_ = uv_now(server_->loop) + timeout_ms;
+  uv_timer_start(&timer_, &Connection::on_timer, timeout_ms, 0);
 }
 
 void Connection::on_timer(uv_timer_t* timer) {
@@ -354,12 +373,19 @@ void Connection::on_timer(uv_timer_t* timer) {
 }
 
 void Connection::handle_timer() {
+  timer_due_ = 0;
+  if (state_ == State::kAwaiting && !server_->closing) return;  // a stale request deadline
   if (state_ != State::kReading) {
     close_now();  // a grace period ran out
     return;
   }
   if (resume_pending_) {
     drive();
+    return;
+  }
+  const std::uint64_t now = uv_now(server_->loop);
+  if (wanted_deadline_ > now) {  // activity moved the deadline: see set_deadline()
+    start_timer(wanted_deadline_ - now);
     return;
   }
   switch (parser_.phase()) {
@@ -384,7 +410,7 @@ void Connection::shutdown() {
   if (state_ == State::kReading) {
     close_gracefully();
   } else if (state_ == State::kAwaiting) {
-    uv_timer_start(&timer_, &Connection::on_timer, server_->limits.close_grace_ms, 0);
+    start_timer(server_->limits.close_grace_ms);
   }
 }
 
@@ -393,7 +419,7 @@ void Connection::close_gracefully() {
   state_ = State::kClosing;
   input_.clear();
   input_pos_ = 0;
-  uv_timer_start(&timer_, &Connection::on_timer, server_->limits.close_grace_ms, 0);
+  start_timer(server_->limits.close_grace_ms);
   // Sends FIN once every queued response is flushed.
   const int rc = uv_shutdown(&shutdown_request_, stream(), &Connection::on_shutdown);
   if (rc != 0) {

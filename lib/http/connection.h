@@ -88,6 +88,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool queue_rest(std::string_view head, std::string body);
   void close_gracefully();
   void arm_request_timer();
+  void set_deadline(std::uint64_t deadline);
+  void start_timer(std::uint64_t timeout_ms);
   void start_reading();
   void stop_reading();
 
@@ -109,6 +111,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_ = true;
   bool http10_keep_alive_ = false;     // answer with an explicit "Connection: keep-alive"
   std::uint64_t header_deadline_ = 0;  // loop time; 0 when no headers are pending
+  std::uint64_t wanted_deadline_ = 0;  // loop time the request timer should expire (kReading)
+  std::uint64_t timer_due_ = 0;        // loop time the running timer expires; 0 when stopped
 };
 
 }  // namespace raftkv::http
