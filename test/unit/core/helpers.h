@@ -1,8 +1,12 @@
 // Small helpers shared by the core's unit tests.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "harness.h"
 
@@ -76,6 +80,28 @@ inline const pb::Message* find_vote_response(const Ready& r, bool* after_persist
     }
   }
   return nullptr;
+}
+
+// Election Safety after a step of a randomized run: at most one leader per
+// term, remembered across steps in `leaders`.
+inline void require_one_leader_per_term(Cluster& c, const std::vector<NodeId>& ids,
+                                        std::map<Term, NodeId>& leaders, std::uint64_t seed) {
+  for (NodeId id : ids) {
+    if (c.core(id).role() != Role::kLeader) continue;
+    auto [it, inserted] = leaders.emplace(c.core(id).term(), id);
+    INFO("seed " << seed << " term " << c.core(id).term());
+    REQUIRE(it->second == id);
+  }
+}
+
+// The longest applied sequence among the members: the one the others'
+// must be prefixes of (State Machine Safety).
+inline std::vector<pb::Entry> longest_applied(Cluster& c, const std::vector<NodeId>& ids) {
+  std::vector<pb::Entry> longest;
+  for (NodeId id : ids) {
+    if (c.member(id).applied.size() > longest.size()) longest = c.member(id).applied;
+  }
+  return longest;
 }
 
 }  // namespace raftkv::core::test

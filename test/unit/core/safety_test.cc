@@ -48,22 +48,14 @@ void run_random(std::uint64_t seed, bool prevote) {
         break;
     }
     c.tick_all();
-    for (NodeId id : ids) {
-      if (c.core(id).role() != Role::kLeader) continue;
-      auto [it, inserted] = leaders.emplace(c.core(id).term(), id);
-      INFO("seed " << seed << " term " << c.core(id).term());
-      REQUIRE(it->second == id);
-    }
+    require_one_leader_per_term(c, ids, leaders, seed);
   }
   c.heal();
   c.drop = nullptr;
   c.tick_all(60);
   // State machine safety: all applied sequences agree where they overlap.
   // (A restart replays from index 1, so compare each member's latest run.)
-  std::vector<pb::Entry> longest;
-  for (NodeId id : ids) {
-    if (c.member(id).applied.size() > longest.size()) longest = c.member(id).applied;
-  }
+  const std::vector<pb::Entry> longest = longest_applied(c, ids);
   for (NodeId id : ids) {
     const auto& applied = c.member(id).applied;
     for (std::size_t i = 0; i < applied.size(); ++i) {

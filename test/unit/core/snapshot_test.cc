@@ -575,21 +575,13 @@ int run_random_with_snapshots(std::uint64_t seed) {
         break;
     }
     c.tick_all();
-    for (NodeId id : ids) {
-      if (c.core(id).role() != Role::kLeader) continue;
-      auto [it, inserted] = leaders.emplace(c.core(id).term(), id);
-      INFO("seed " << seed << " term " << c.core(id).term());
-      REQUIRE(it->second == id);
-    }
+    require_one_leader_per_term(c, ids, leaders, seed);
   }
   c.heal();
   c.drop = nullptr;
   c.fail_transfer = nullptr;
   c.tick_all(60);
-  std::vector<pb::Entry> longest;
-  for (NodeId id : ids) {
-    if (c.member(id).applied.size() > longest.size()) longest = c.member(id).applied;
-  }
+  const std::vector<pb::Entry> longest = longest_applied(c, ids);
   for (NodeId id : ids) {
     INFO("seed " << seed << " member " << id);
     const auto& applied = c.member(id).applied;
