@@ -371,13 +371,12 @@ void Wal::add_segment_write_and_sync(std::string data, std::uint64_t offset) {
                        [this, path, size, at, next](const fs::WriteSyncResult& result) {
                          if (!result.synced)
                            return after_segment_write(result.write, size, at, next);
-                         after_segment_write(0, size, at, [this, path, result, next](std::int64_t) {
-                           step_what_ = path + ": fdatasync";
-                           step_retryable_ = false;
-                           ++metrics_.fsyncs;
-                           metrics_.fsync_latency.observe(result.sync_ns);
-                           next(result.sync);
-                         });
+                         count_segment_bytes(size);
+                         step_what_ = path + ": fdatasync";
+                         step_retryable_ = false;
+                         ++metrics_.fsyncs;
+                         metrics_.fsync_latency.observe(result.sync_ns);
+                         next(result.sync);
                        });
   });
 }
@@ -417,13 +416,16 @@ void Wal::after_segment_write(std::int64_t result, std::size_t size, std::int64_
                   [result, next](std::int64_t cut) { next(cut < 0 ? cut : result); });
     return;
   }
-  if (result >= 0) {
-    active_bytes_ += size;
-    segment_bytes_[segment_firsts_.back()] += size;
-    update_log_bytes();
-    metrics_.bytes_written += size;
-  }
+  if (result >= 0) count_segment_bytes(size);
   next(result);
+}
+
+// `size` bytes went into the active segment.
+void Wal::count_segment_bytes(std::size_t size) {
+  active_bytes_ += size;
+  segment_bytes_[segment_firsts_.back()] += size;
+  update_log_bytes();
+  metrics_.bytes_written += size;
 }
 
 int Wal::take_write_fault() {

@@ -185,6 +185,7 @@ class Wal {
                      fs::Callback next);
   void after_segment_write(std::int64_t result, std::size_t size, std::int64_t at,
                            const fs::Callback& next);
+  void count_segment_bytes(std::size_t size);
   void add_sync(const int* fd, const std::string& what, bool directory);
   void sync(const int* fd, const std::string& what, bool directory, fs::Callback next);
   void add_close(int* fd, const std::string& what);

@@ -399,8 +399,8 @@ bool Outbound::write_batch() {
   sent_bytes_ += done;
   pending_bytes_ -= done;
   // Frames written whole are sent; the rest (the first one perhaps cut)
-  // goes into one uv_write.
-  auto* batch = new WriteBatch;
+  // goes into one uv_write, allocated only then (the usual try writes all).
+  std::unique_ptr<WriteBatch> batch;
   for (int lane = 0; lane < 2; ++lane) {
     for (; taken[lane] > 0; --taken[lane]) {
       std::string& frame = lanes_[lane].front();
@@ -411,6 +411,7 @@ bool Outbound::write_batch() {
         frame.erase(0, done);
         done = 0;
         pending_bytes_ -= frame.size();
+        if (!batch) batch = std::make_unique<WriteBatch>();
         batch->bytes += frame.size();
         batch->frames.push_back(std::move(frame));
       }
@@ -418,12 +419,9 @@ bool Outbound::write_batch() {
       lanes_[lane].pop_front();
     }
   }
+  if (!batch) return true;
   batch->messages = batch->frames.size();
-  if (batch->frames.empty()) {
-    delete batch;
-    return true;
-  }
-  return submit(batch);
+  return submit(batch.release());
 }
 
 bool Outbound::submit(WriteBatch* batch) {
