@@ -13,8 +13,7 @@ void PendingRequests::add(std::uint64_t id, std::uint64_t deadline_ms, RequestCa
     return;
   }
   // Out of order (not how RaftNode numbers requests): keep the deque sorted.
-  const auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
-                                   [](const Entry& e, std::uint64_t v) { return e.id < v; });
+  const auto it = position(id);
   if (it != entries_.end() && it->id == id) {
     if (it->callback) --live_;  // same id again: the newer callback replaces the older
     it->callback = std::move(callback);
@@ -23,9 +22,13 @@ void PendingRequests::add(std::uint64_t id, std::uint64_t deadline_ms, RequestCa
   entries_.insert(it, Entry{id, std::move(callback)});
 }
 
+std::deque<PendingRequests::Entry>::iterator PendingRequests::position(std::uint64_t id) {
+  return std::lower_bound(entries_.begin(), entries_.end(), id,
+                          [](const Entry& e, std::uint64_t v) { return e.id < v; });
+}
+
 PendingRequests::Entry* PendingRequests::find(std::uint64_t id) {
-  const auto it = std::lower_bound(entries_.begin(), entries_.end(), id,
-                                   [](const Entry& e, std::uint64_t v) { return e.id < v; });
+  const auto it = position(id);
   if (it == entries_.end() || it->id != id || !it->callback) return nullptr;
   return &*it;
 }

@@ -52,6 +52,8 @@ class PendingRequests {
     std::uint64_t id;
     RequestCallback callback;  // empty once answered
   };
+  // The first entry whose id is not below `id` (entries_ is sorted).
+  std::deque<Entry>::iterator position(std::uint64_t id);
   Entry* find(std::uint64_t id);
   void drop_answered_front();
 
