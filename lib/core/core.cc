@@ -146,15 +146,7 @@ void Core::State::flush() {
     p->set_seq(++propose_seq);
     send(std::move(m));
   }
-  if (!forward_reads.empty()) {
-    pb::Message m = message_to(leader);
-    for (std::uint64_t read_id : forward_reads) {
-      m.mutable_read_index_request()->add_request_ids(read_id);
-      outstanding_reads.emplace(read_id, leader);
-    }
-    forward_reads.clear();
-    send(std::move(m));
-  }
+  if (!forward_reads.empty()) send_forward_reads();
 }
 
 Ready Core::State::take_ready() {

@@ -10,6 +10,8 @@
 // Failure rule: a read is answered exactly once, by a ReadState, by a
 // ReadIndexResponse, or by being listed in Ready::failed_reads (rejected on
 // leader or leader changes) -- never later with a stale index.
+#include <algorithm>
+#include <span>
 #include <utility>
 
 #include "core/state.h"
@@ -20,9 +22,32 @@ bool Core::State::committed_in_term() const {
   return log.term_at(commit) == term;
 }
 
+namespace {
+
+// Adds `ids` to the queue's last batch when it has the same asker and read
+// index (they are then answered alike), else as a new batch: a burst of
+// local reads allocates one ids vector per round, not one per read.
+void queue_reads(std::deque<PendingRead>& queue, NodeId from, Index index,
+                 std::span<const std::uint64_t> ids) {
+  if (!queue.empty() && queue.back().from == from && queue.back().index == index) {
+    queue.back().ids.insert(queue.back().ids.end(), ids.begin(), ids.end());
+    return;
+  }
+  queue.push_back(PendingRead{from, {ids.begin(), ids.end()}, index, 0});
+}
+
+// The first outstanding read whose id is not below `id` (the deque is sorted).
+std::deque<std::pair<std::uint64_t, NodeId>>::iterator find_outstanding_read(
+    std::deque<std::pair<std::uint64_t, NodeId>>& reads, std::uint64_t id) {
+  return std::lower_bound(reads.begin(), reads.end(), id,
+                          [](const auto& read, std::uint64_t v) { return read.first < v; });
+}
+
+}  // namespace
+
 ReadResult Core::State::read_index(std::uint64_t request_id) {
   if (role == Role::kLeader) {
-    add_leader_read(PendingRead{id, {request_id}, 0, 0});
+    add_leader_reads(id, std::span(&request_id, 1));
     return ReadResult::kAccepted;
   }
   if (leader == kNoNode) return ReadResult::kNoLeader;
@@ -30,27 +55,26 @@ ReadResult Core::State::read_index(std::uint64_t request_id) {
   return ReadResult::kAccepted;
 }
 
-void Core::State::add_leader_read(PendingRead read) {
+void Core::State::add_leader_reads(NodeId from, std::span<const std::uint64_t> ids) {
   if (!committed_in_term()) {
-    reads_awaiting_commit.push_back(std::move(read));
+    queue_reads(reads_awaiting_commit, from, 0, ids);
     return;
   }
-  read.index = commit;
   // Alone, or with the unsafe fault: no round needed (the fault skips the
   // proof of leadership that a deposed leader would fail).
   const bool sole_voter = config.voters().size() == 1 && config.is_voter(id);
   if (sole_voter || opts.faults.read_index_without_heartbeat) {
-    serve_read(read);
+    serve_read(from, commit, ids);
     return;
   }
-  reads_unsent.push_back(std::move(read));
+  queue_reads(reads_unsent, from, commit, ids);
 }
 
 // Called when the leader's commit first reaches an entry of its term.
 void Core::State::on_term_committed() {
   auto waiting = std::move(reads_awaiting_commit);
   reads_awaiting_commit.clear();
-  for (auto& read : waiting) add_leader_read(std::move(read));
+  for (const auto& read : waiting) add_leader_reads(read.from, read.ids);
 }
 
 // Starts a round for every read not yet in one and announces it at once.
@@ -71,33 +95,65 @@ void Core::State::ack_read_round(Progress& pr, std::uint64_t round) {
   release_reads();
 }
 
-// Serves every read whose round a majority (self included) has echoed.
-void Core::State::release_reads() {
-  if (reads_in_round.empty()) return;
-  std::vector<std::uint64_t> rounds;
+// Whether a majority of the voters (self included) has echoed `round`.
+// Counted directly, without collecting every voter's round in a vector:
+// this runs on every heartbeat answer.
+bool Core::State::round_confirmed(std::uint64_t round) const {
+  std::size_t echoed = 0;
   for (NodeId voter : config.voters()) {
     if (voter == id) {
-      rounds.push_back(read_round);
+      echoed += read_round >= round ? 1 : 0;
     } else if (auto it = progress.find(voter); it != progress.end()) {
-      rounds.push_back(it->second.read_round_acked);
+      echoed += it->second.read_round_acked >= round ? 1 : 0;
     }
   }
-  const std::uint64_t confirmed = config.quorum_value(std::move(rounds));
-  while (!reads_in_round.empty() && reads_in_round.front().round <= confirmed) {
-    serve_read(reads_in_round.front());
+  return echoed >= config.quorum();
+}
+
+// Serves every read whose round a majority has echoed. reads_in_round is
+// ordered by round and a voter's echo of a round covers every earlier one,
+// so serving stops at the first round not yet confirmed.
+void Core::State::release_reads() {
+  while (!reads_in_round.empty() && round_confirmed(reads_in_round.front().round)) {
+    const PendingRead& read = reads_in_round.front();
+    serve_read(read.from, read.index, read.ids);
     reads_in_round.pop_front();
   }
 }
 
-void Core::State::serve_read(PendingRead& read) {
-  if (read.from == id) {
-    for (std::uint64_t read_id : read.ids) out.reads.push_back(ReadState{read_id, read.index});
+void Core::State::serve_read(NodeId from, Index index, std::span<const std::uint64_t> ids) {
+  if (from == id) {
+    for (std::uint64_t read_id : ids) out.reads.push_back(ReadState{read_id, index});
     return;
   }
-  pb::Message m = message_to(read.from);
+  pb::Message m = message_to(from);
   auto* r = m.mutable_read_index_response();
-  for (std::uint64_t read_id : read.ids) r->add_request_ids(read_id);
-  r->set_read_index(read.index);
+  r->mutable_request_ids()->Add(ids.begin(), ids.end());
+  r->set_read_index(index);
+  send(std::move(m));
+}
+
+// Follower: one ReadIndexRequest for every read asked since the last
+// ready(), and each id remembered with the leader asked.
+void Core::State::send_forward_reads() {
+  pb::Message m = message_to(leader);
+  auto* r = m.mutable_read_index_request();
+  r->mutable_request_ids()->Add(forward_reads.begin(), forward_reads.end());
+  for (std::uint64_t read_id : forward_reads) {
+    // Ids normally grow (the daemon numbers them from a counter); any other
+    // order still keeps the deque sorted.
+    if (outstanding_reads.empty() || outstanding_reads.back().first < read_id) {
+      outstanding_reads.emplace_back(read_id, leader);
+      continue;
+    }
+    const auto it = find_outstanding_read(outstanding_reads, read_id);
+    if (it != outstanding_reads.end() && it->first == read_id) {
+      it->second = leader;  // the same id again: as a map's insert, keep one
+      continue;
+    }
+    outstanding_reads.emplace(it, read_id, leader);
+  }
+  forward_reads.clear();
   send(std::move(m));
 }
 
@@ -134,7 +190,7 @@ void Core::State::handle_read_index_request(const pb::Message& m) {
     return send(std::move(reply));
   }
   if (auto it = progress.find(m.from()); it != progress.end()) it->second.recently_active = true;
-  add_leader_read(PendingRead{m.from(), {ids.begin(), ids.end()}, 0, 0});
+  add_leader_reads(m.from(), {ids.data(), static_cast<std::size_t>(ids.size())});
 }
 
 void Core::State::handle_read_index_response(const pb::Message& m) {
@@ -142,9 +198,9 @@ void Core::State::handle_read_index_response(const pb::Message& m) {
   if (role != Role::kFollower || m.from() != leader) return;
   const auto& r = m.read_index_response();
   for (std::uint64_t read_id : r.request_ids()) {
-    auto it = outstanding_reads.find(read_id);
-    if (it == outstanding_reads.end() || it->second != m.from()) continue;
-    outstanding_reads.erase(it);
+    const auto it = find_outstanding_read(outstanding_reads, read_id);
+    if (it == outstanding_reads.end() || it->first != read_id || it->second != m.from()) continue;
+    outstanding_reads.erase(it);  // usually at or near the front: cheap in a deque
     if (r.rejected()) {
       out.failed_reads.push_back(read_id);
     } else {

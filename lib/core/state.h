@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -95,7 +96,9 @@ struct Core::State {
   std::uint64_t propose_session = 0;         // names our forwarded batches (once per incarnation)
   std::uint64_t propose_seq = 0;             // the last batch forwarded
   std::vector<std::uint64_t> forward_reads;  // to the leader
-  std::map<std::uint64_t, NodeId> outstanding_reads;  // id -> leader asked
+  // (id, leader asked), ascending ids: a deque, not a map, so that a
+  // forwarded read allocates no node (read_index.cc).
+  std::deque<std::pair<std::uint64_t, NodeId>> outstanding_reads;
 
   // --- membership (reconfigure.cc)
   ConfigHistory configs;        // the configurations the log stands for
@@ -176,11 +179,13 @@ struct Core::State {
   // read_index.cc
   bool committed_in_term() const;
   ReadResult read_index(std::uint64_t request_id);
-  void add_leader_read(PendingRead read);
+  void add_leader_reads(NodeId from, std::span<const std::uint64_t> ids);
   void start_read_round();
   void ack_read_round(Progress& pr, std::uint64_t round);
+  bool round_confirmed(std::uint64_t round) const;
   void release_reads();
-  void serve_read(PendingRead& read);
+  void serve_read(NodeId from, Index index, std::span<const std::uint64_t> ids);
+  void send_forward_reads();
   void on_term_committed();
   void fail_all_reads();
   void handle_read_index_request(const pb::Message& m);
