@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev                        # crc32 checksums of log records
   libsodium-dev                     # HMAC-SHA-256 and nonces for --cluster-secret-file
   libsystemd-dev                    # sd_notify: READY=1, WATCHDOG=1 under systemd
+  libjemalloc-dev                   # raftkvd's allocator: less CPU per request than glibc malloc
   python3 curl                      # integration tests and the README's examples
   systemd man-db                    # systemd-analyze verify/security of the unit in the install test
   procps iproute2 nftables          # ps/kill in tests; namespaces and partitions in the fault suite
