@@ -54,14 +54,15 @@ HttpApi::HttpApi(uv_loop_t* loop, RaftNode* node) : loop_(loop), node_(node) {}
 
 void HttpApi::handle(http::Request&& request, http::Responder responder) {
   Call call{std::move(responder), Endpoint::kOther, now_us()};
-  route(std::move(call), request);
+  Params params = std::move(spare_params_);
+  route(std::move(call), request, params);
+  spare_params_ = std::move(params);
 }
 
-void HttpApi::route(Call call, http::Request& request) {
+void HttpApi::route(Call call, http::Request& request, Params& params) {
   const std::string& path = request.path;
   const std::string& method = request.method;
-  auto params = http::parse_query(request.query);
-  if (!params) {
+  if (!http::parse_query(request.query, &params)) {
     reply_rejected(call, http::Rejection::kBadPercentEncoding, 400,
                    "invalid percent-encoding in the query string");
     return;
@@ -73,11 +74,11 @@ void HttpApi::route(Call call, http::Request& request) {
                      "invalid percent-encoding in the key");
       return;
     }
-    kv_request(std::move(call), request, std::move(key), *params);
+    kv_request(std::move(call), request, std::move(key), params);
     return;
   }
   if (path == "/members" || path.rfind("/members/", 0) == 0) {
-    members_request(std::move(call), request, *params);
+    members_request(std::move(call), request, params);
     return;
   }
   struct Route {
@@ -101,15 +102,15 @@ void HttpApi::route(Call call, http::Request& request) {
     return;
   }
   if (path == "/set")
-    goraft_set(std::move(call), *params);
+    goraft_set(std::move(call), params);
   else if (path == "/get")
-    goraft_get(std::move(call), *params);
+    goraft_get(std::move(call), params);
   else if (path == "/status")
     status(std::move(call));
   else if (path == "/leader")
-    transfer_leadership(std::move(call), *params);
+    transfer_leadership(std::move(call), params);
   else if (path == "/snapshot")
-    snapshot(std::move(call), *params);
+    snapshot(std::move(call), params);
   else if (path == "/metrics") {
     http::Response response;
     response.content_type = "text/plain; version=0.0.4";
@@ -286,7 +287,9 @@ void HttpApi::answer_value(Call call, const std::string& key) {
   if (value == nullptr) return reply_error(call, 404, "key not found");
   http::Response response;
   response.content_type = "application/octet-stream";
-  response.body = *value;
+  // Not copied into a string: the state machine is not touched before
+  // send() returns, and the server copies what it cannot write at once.
+  response.borrowed_body = *value;
   reply(call, std::move(response));
 }
 

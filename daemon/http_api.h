@@ -38,7 +38,8 @@ class HttpApi {
   };
 
   // Non-const: a PUT's body is moved into the command, not copied.
-  void route(Call call, http::Request& request);
+  // `params` receives the parsed query.
+  void route(Call call, http::Request& request, Params& params);
   void kv_request(Call call, http::Request& request, std::string key, const Params& params);
   void put(Call call, std::string key, std::string value, const Params& params);
   void get(Call call, std::string key, bool stale);
@@ -97,6 +98,9 @@ class HttpApi {
   ApiMetrics metrics_;
   pb::KvCommand command_;  // see reused_command()
   std::vector<Parked> parked_;
+  // The last request's query parameters, their buffers reused by the next
+  // (handle() takes them out while it runs, so a nested call cannot share).
+  Params spare_params_;
   std::vector<std::uint32_t> free_slots_;
   const http::ServerMetrics* server_metrics_ = nullptr;
 };

@@ -1,5 +1,6 @@
 #include "http/connection.h"
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -22,7 +23,18 @@ struct WriteRequest {
   uv_write_t request;
   std::string head;
   std::string body;
+  std::string tail;  // what was left of a borrowed body
 };
+
+namespace {
+// Answers to pipelined requests up to this size are gathered (copied) into
+// the connection's output buffer and leave in one writev; a larger body is
+// written from where it is, together with what is gathered before it.
+constexpr std::size_t kGatherBodyBytes = 4096;
+// Gathered output is written once it reaches this size, so that a burst of
+// tiny pipelined requests cannot make it grow without bound.
+constexpr std::size_t kGatherLimitBytes = 64 * 1024;
+}  // namespace
 
 Connection::Connection(std::shared_ptr<ServerState> server)
     : server_(std::move(server)), parser_(server_->limits) {}
@@ -119,6 +131,7 @@ void Connection::drive() {
     input_pos_ = 0;
   }
   driving_ = false;
+  if (!flush_output()) return;
   settle();
 }
 
@@ -172,6 +185,7 @@ void Connection::dispatch() {
   ++server_->metrics.requests;
   // Our own copy: answers if the handler throws, and abandons (500) if the
   // handler neither answered nor kept a copy.
+  responders_ = 1;
   const Responder responder(weak_from_this(), id);
   try {
     server_->handler(std::move(request), responder);
@@ -235,77 +249,114 @@ void Connection::respond(std::uint64_t request_id, Response response) {
   start_timer(0);
 }
 
+void Connection::hold_responder(std::uint64_t request_id) {
+  if (awaiting(request_id)) ++responders_;
+}
+
+void Connection::let_go_responder(std::uint64_t request_id) {
+  if (!awaiting(request_id)) return;  // answered already (or a stale copy)
+  if (--responders_ == 0) abandon(request_id);
+}
+
 void Connection::abandon(std::uint64_t request_id) {
   if (!awaiting(request_id)) return;
   RKV_WARN(kLog, "request handler dropped a request without answering");
   respond(request_id, error_response(500, "request dropped by the server"));
 }
 
+// The head goes to output_, behind anything gathered there. Inside drive()
+// (answers to pipelined requests) a small body joins it and everything
+// leaves in one writev at the end of drive() (flush_output); otherwise it
+// is written now, the body from where it is.
 bool Connection::write_response(Response response, ConnectionHeader connection) {
   const int status = sanitize_status(response.status);
-  std::string& head = server_->head_buffer;
-  head.clear();
-  serialize_head(response, connection, &head);
+  serialize_head(response, connection, &output_);
   std::string body;
-  if (!status_forbids_body(status)) body = std::move(response.body);
+  std::string_view borrowed;
+  if (!status_forbids_body(status)) {
+    body = std::move(response.body);
+    borrowed = response.borrowed_body;
+  }
   ++server_->metrics.responses_by_class[static_cast<std::size_t>(status / 100)];
-  return queue_write(head, std::move(body));
+  if (driving_ && body.size() + borrowed.size() <= kGatherBodyBytes) {
+    output_.append(body).append(borrowed);
+    return output_.size() < kGatherLimitBytes || flush_output();
+  }
+  const bool ok = queue_write(output_, std::move(body), borrowed);
+  output_.clear();
+  return ok;
+}
+
+// Writes what write_response() gathered; false if the connection closed.
+bool Connection::flush_output() {
+  if (output_.empty()) return state_ != State::kClosed;
+  const bool ok = queue_write(output_, {}, {});
+  output_.clear();
+  // A burst of pipelined answers must not pin its buffer for the
+  // connection's lifetime.
+  if (output_.capacity() > kGatherLimitBytes) std::string().swap(output_);
+  return ok;
 }
 
 void Connection::write_continue() {
   ++server_->metrics.responses_by_class[1];
-  queue_write("HTTP/1.1 100 Continue\r\n\r\n", {});
+  queue_write("HTTP/1.1 100 Continue\r\n\r\n", {}, {});
 }
 
 // Returns false if the connection had to be closed instead.
 //
 // A response usually fits the socket's send buffer, so it is written at
-// once with uv_try_write (one writev). Only what the kernel does not take
-// goes through uv_write: every completed uv_write re-arms the socket's
-// epoll watcher (libuv 1.44 queues it for an epoll_ctl even when nothing
-// changed), which cost an epoll_ctl syscall and an allocation per response.
-// uv_try_write refuses (UV_EAGAIN) while earlier writes are still queued,
-// so responses never overtake each other.
+// once with uv_try_write (one writev of head, body and borrowed tail). Only
+// what the kernel does not take goes through uv_write: every completed
+// uv_write re-arms the socket's epoll watcher (libuv 1.44 queues it for an
+// epoll_ctl even when nothing changed), which cost an epoll_ctl syscall and
+// an allocation per response. uv_try_write refuses (UV_EAGAIN) while
+// earlier writes are still queued, so responses never overtake each other.
 //
-// `head` may be the server's shared head buffer: it is only read here and
-// whatever is not written at once is copied into the queued write.
-bool Connection::queue_write(std::string_view head, std::string body) {
-  uv_buf_t buffers[2] = {
-      uv_buf_init(const_cast<char*>(head.data()), static_cast<unsigned>(head.size())),
-      uv_buf_init(body.data(), static_cast<unsigned>(body.size())),
-  };
-  const int written = uv_try_write(stream(), buffers, body.empty() ? 1 : 2);
+// `head` and `tail` are only read here: whatever is not written at once is
+// copied into the queued write.
+bool Connection::queue_write(std::string_view head, std::string body, std::string_view tail) {
+  uv_buf_t buffers[3];
+  unsigned count = 0;
+  for (const std::string_view part : {head, std::string_view(body), tail}) {
+    if (part.empty()) continue;
+    buffers[count++] =
+        uv_buf_init(const_cast<char*>(part.data()), static_cast<unsigned>(part.size()));
+  }
+  if (count == 0) return true;
+  const int written = uv_try_write(stream(), buffers, count);
   if (written < 0 && written != UV_EAGAIN) {
     RKV_DEBUG(kLog, "write failed: %s", uv_strerror(written));
     close_now();
     return false;
   }
   if (written > 0) {
-    const auto n = static_cast<std::size_t>(written);
+    auto n = static_cast<std::size_t>(written);
     server_->metrics.bytes_written += n;
-    if (n == head.size() + body.size()) return true;
-    if (n < head.size()) {
-      head.remove_prefix(n);
-    } else {
-      body.erase(0, n - head.size());
-      head = {};
-    }
+    if (n == head.size() + body.size() + tail.size()) return true;
+    // Drop the n bytes written from the front of head, body, tail.
+    const std::size_t from_head = std::min(n, head.size());
+    head.remove_prefix(from_head);
+    n -= from_head;
+    const std::size_t from_body = std::min(n, body.size());
+    body.erase(0, from_body);
+    n -= from_body;
+    tail.remove_prefix(n);
   }
-  return queue_rest(head, std::move(body));
+  return queue_rest(head, std::move(body), tail);
 }
 
 // The part of a response the socket did not take at once (see queue_write).
-bool Connection::queue_rest(std::string_view head, std::string body) {
+bool Connection::queue_rest(std::string_view head, std::string body, std::string_view tail) {
   auto write = std::make_unique<WriteRequest>();
   write->head.assign(head);
   write->body = std::move(body);
-  uv_buf_t buffers[2];
+  write->tail.assign(tail);
+  uv_buf_t buffers[3];
   unsigned count = 0;
-  if (!write->head.empty()) {
-    buffers[count++] = uv_buf_init(write->head.data(), static_cast<unsigned>(write->head.size()));
-  }
-  if (!write->body.empty()) {
-    buffers[count++] = uv_buf_init(write->body.data(), static_cast<unsigned>(write->body.size()));
+  for (std::string* part : {&write->head, &write->body, &write->tail}) {
+    if (part->empty()) continue;
+    buffers[count++] = uv_buf_init(part->data(), static_cast<unsigned>(part->size()));
   }
   write->request.data = write.get();
   const int rc = uv_write(&write->request, stream(), buffers, count, &Connection::on_write);
@@ -328,7 +379,8 @@ void Connection::on_write(uv_write_t* request, int status) {
   std::unique_ptr<WriteRequest> write(static_cast<WriteRequest*>(request->data));
   Connection* self = owner(request->handle->data);
   if (status == 0) {
-    self->server_->metrics.bytes_written += write->head.size() + write->body.size();
+    self->server_->metrics.bytes_written +=
+        write->head.size() + write->body.size() + write->tail.size();
   } else if (status != UV_ECANCELED) {
     RKV_DEBUG(kLog, "write failed: %s", uv_strerror(status));
     self->close_now();
@@ -416,6 +468,7 @@ void Connection::shutdown() {
 
 void Connection::close_gracefully() {
   if (state_ == State::kClosing || state_ == State::kClosed) return;
+  if (!flush_output()) return;  // gathered answers go before the FIN
   state_ = State::kClosing;
   input_.clear();
   input_pos_ = 0;
@@ -442,6 +495,7 @@ void Connection::close_now() {
   state_ = State::kClosed;
   input_.clear();
   input_pos_ = 0;
+  output_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
 }

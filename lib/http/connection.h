@@ -3,9 +3,10 @@
 // Happy path: bytes are appended to input_ and parsed (drive()); a complete
 // request pauses the parser and goes to the handler (state kAwaiting); the
 // parser's unconsumed bytes stay in input_. When the Responder answers, the
-// response is written with one writev (head and body as two buffers, the
-// body not copied; uv_write only for what the socket does not take at once)
-// and parsing resumes where it stopped: at once if the handler answered
+// response is written with one writev (head and body as separate buffers,
+// the body not copied; uv_write only for what the socket does not take at
+// once; the small answers to requests pipelined in one read are gathered
+// and leave in one writev) and parsing resumes where it stopped: at once if the handler answered
 // synchronously; else, when pipelined bytes wait, from a zero timer (never
 // inside the caller's send()), so pipelined requests are answered in order.
 // While a request is with the handler the socket is still read (to notice
@@ -59,6 +60,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respond(std::uint64_t request_id, Response response);
   void abandon(std::uint64_t request_id);
   bool awaiting(std::uint64_t request_id) const;
+  // Copies of the request's Responder come and go; when the last one goes
+  // while the request is still unanswered, it is abandoned (500).
+  void hold_responder(std::uint64_t request_id);
+  void let_go_responder(std::uint64_t request_id);
 
  private:
   enum class State { kReading, kAwaiting, kClosing, kClosed };
@@ -83,9 +88,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void fail_request();
   void send_error(int status, std::string_view message);
   bool write_response(Response response, ConnectionHeader connection);
+  bool flush_output();
   void write_continue();
-  bool queue_write(std::string_view head, std::string body);
-  bool queue_rest(std::string_view head, std::string body);
+  bool queue_write(std::string_view head, std::string body, std::string_view tail);
+  bool queue_rest(std::string_view head, std::string body, std::string_view tail);
   void close_gracefully();
   void arm_request_timer();
   void set_deadline(std::uint64_t deadline);
@@ -101,6 +107,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   State state_ = State::kReading;
   RequestParser parser_;
   std::string input_;  // received, not yet parsed from input_pos_ on
+  // Response heads, and the small answers to pipelined requests gathered
+  // while drive() runs (write_response); empty between writes.
+  std::string output_;
   std::size_t input_pos_ = 0;
   bool reading_ = false;
   bool peer_eof_ = false;
@@ -108,6 +117,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool driving_ = false;          // inside drive(): a synchronous answer must not recurse
   bool resume_pending_ = false;   // answered later: drive() from the next timer callback
   std::uint64_t request_id_ = 0;  // of the request in hand (kAwaiting)
+  std::uint32_t responders_ = 0;  // live Responder copies for request_id_
   bool keep_alive_ = true;
   bool http10_keep_alive_ = false;     // answer with an explicit "Connection: keep-alive"
   std::uint64_t header_deadline_ = 0;  // loop time; 0 when no headers are pending

@@ -20,9 +20,19 @@ class Connection;
 // If every copy is destroyed without send() (a handler bug), the request is
 // answered 500 so that the connection, which handles one request at a time,
 // does not hang.
+//
+// No allocation per request: the copies are counted by the connection (it
+// has one request in hand at a time), and "answered" is the connection no
+// longer awaiting this request_id, where a shared ticket was allocated for
+// every request.
 class Responder {
  public:
   Responder() = default;  // detached: send() does nothing
+  Responder(const Responder& other);
+  Responder(Responder&& other) noexcept;
+  Responder& operator=(const Responder& other);
+  Responder& operator=(Responder&& other) noexcept;
+  ~Responder();
 
   // Queues the response on the connection; at most once per request (later
   // calls do nothing). Must run on the loop thread. Never calls the handler
@@ -38,10 +48,15 @@ class Responder {
 
  private:
   friend class Connection;
-  struct Ticket;
+  // Counted as the first copy (Connection::dispatch).
   Responder(std::weak_ptr<Connection> connection, std::uint64_t request_id);
+  // Counts this copy on the connection, if its request is still in hand.
+  void hold() const;
+  // Uncounts it; the last copy of an unanswered request answers 500.
+  void let_go() noexcept;
 
-  std::shared_ptr<Ticket> ticket_;
+  std::weak_ptr<Connection> connection_;  // empty: detached
+  std::uint64_t request_id_ = 0;
 };
 
 }  // namespace raftkv::http

@@ -126,7 +126,8 @@ void serialize_head(const Response& response, ConnectionHeader connection, std::
     if (!response.content_type.empty() && !has_forbidden_bytes(response.content_type)) {
       append_header(&head, "Content-Type", response.content_type);
     }
-    append_header(&head, "Content-Length", decimal(response.body.size(), digits));
+    append_header(&head, "Content-Length",
+                  decimal(response.body.size() + response.borrowed_body.size(), digits));
   }
   if (connection == ConnectionHeader::kClose) append_header(&head, "Connection", "close");
   if (connection == ConnectionHeader::kKeepAlive) append_header(&head, "Connection", "keep-alive");

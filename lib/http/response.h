@@ -13,6 +13,10 @@ namespace raftkv::http {
 struct Response {
   int status = 200;
   std::string body;
+  // More body bytes, sent after `body` without being copied into it (a
+  // stored value): they must stay valid until Responder::send() returns.
+  // The server copies whatever the socket does not take at once.
+  std::string_view borrowed_body;
   // Must outlive the response (a string literal): a std::string here
   // allocated on every response ("application/json" is past the small-string
   // buffer).
@@ -39,7 +43,7 @@ bool status_forbids_body(int status);
 
 // Status line and header block, ending with the empty line; the body is
 // sent separately (the server writes it without copying). Content-Length is
-// response.body.size() unless the status forbids a body.
+// the size of body plus borrowed_body unless the status forbids a body.
 std::string serialize_head(const Response& response, ConnectionHeader connection);
 // The same, appended to `out` (the server reuses one buffer for every head).
 void serialize_head(const Response& response, ConnectionHeader connection, std::string* out);

@@ -40,9 +40,6 @@ struct ServerState : std::enable_shared_from_this<ServerState> {
   // libuv reads into this and the read callback consumes it before the next
   // read, so one buffer serves every connection of the (single) loop thread.
   std::vector<char> read_buffer;
-  // Response heads are serialised here and written at once (what the socket
-  // does not take is copied out), so one buffer serves every response.
-  std::string head_buffer;
 
  private:
   void reject(uv_stream_t* listener_stream);

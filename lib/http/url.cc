@@ -55,20 +55,29 @@ bool percent_decode(std::string_view in, std::string* out) {
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(
     std::string_view query) {
   std::vector<std::pair<std::string, std::string>> pairs;
+  if (!parse_query(query, &pairs)) return std::nullopt;
+  return pairs;
+}
+
+bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out) {
+  std::size_t count = 0;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (part.empty()) continue;
+    if (count == out->size()) out->emplace_back();
+    auto& [name, value] = (*out)[count++];
     const std::size_t eq = part.find('=');
-    std::pair<std::string, std::string> pair;
-    if (!decode(part.substr(0, eq), true, &pair.first)) return std::nullopt;
-    if (eq != std::string_view::npos && !decode(part.substr(eq + 1), true, &pair.second)) {
-      return std::nullopt;
+    if (!decode(part.substr(0, eq), true, &name)) return false;
+    if (eq == std::string_view::npos) {
+      value.clear();
+    } else if (!decode(part.substr(eq + 1), true, &value)) {
+      return false;
     }
-    pairs.push_back(std::move(pair));
   }
-  return pairs;
+  out->resize(count);
+  return true;
 }
 
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {

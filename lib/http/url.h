@@ -24,6 +24,10 @@ bool percent_decode(std::string_view in, std::string* out);
 // empty value; empty parts ("a=1&&b=2", trailing '&') are skipped; repeated
 // names are all kept. nullopt if any part has invalid percent-encoding.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);
+// The same into *out, reusing its elements' buffers (a server parsing every
+// request's query allocates nothing once they have grown); false on invalid
+// percent-encoding (*out is then unspecified).
+bool parse_query(std::string_view query, std::vector<std::pair<std::string, std::string>>* out);
 
 // Splits a request target at the first '?': {path, query}. The query is ""
 // when there is no '?'.

@@ -18,6 +18,18 @@ TEST_CASE("serialize_head writes status line, framing and extra headers") {
         std::string::npos);
 }
 
+TEST_CASE("serialize_head counts a borrowed body after the body") {
+  Response response;
+  response.body = "ab";
+  const std::string stored(300, 'v');
+  response.borrowed_body = stored;
+  CHECK(serialize_head(response, ConnectionHeader::kNone).find("Content-Length: 302\r\n") !=
+        std::string::npos);
+  response.status = 204;
+  CHECK(serialize_head(response, ConnectionHeader::kNone).find("Content-Length") ==
+        std::string::npos);
+}
+
 TEST_CASE("serialize_head drops framing overrides and header injection") {
   Response response;
   response.body = "abc";

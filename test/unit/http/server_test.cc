@@ -371,6 +371,54 @@ TEST_CASE("a response the socket cannot take at once arrives whole, before the n
   CHECK(server.metrics().bytes_written < bodies + 4 * 200);
 }
 
+TEST_CASE("a borrowed body is sent after the body, also when the socket cannot take it at once") {
+  TestServer server(Limits{}, [](uv_loop_t* loop) { return test_handler(loop); });
+  Client client(server.port(), /*receive_buffer=*/4096);
+  client.send(get("/borrowed/4194304") + get("/borrowed/10") + get("/delay/0") +
+              get("/borrowed/0") + get("/status/204"));
+  auto response = client.read_response(10s);
+  REQUIRE(response);
+  CHECK(response->header("content-length") == "4194305");
+  CHECK(response->body == "<" + std::string(4194304, 'r'));
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "<" + std::string(10, 'r'));
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "GET /delay/0\n");
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->body == "<");
+  response = client.read_response();
+  REQUIRE(response);
+  CHECK(response->status == 204);
+  CHECK(response->body.empty());
+}
+
+TEST_CASE("answers gathered from one read of pipelined requests stay whole and in order") {
+  TestServer server(Limits{}, [](uv_loop_t* loop) { return test_handler(loop); });
+  Client client(server.port());
+  // Small answers are gathered, a large one goes out with them in one
+  // writev, a 400 closes after the answers before it; past 64 KiB the
+  // gathered answers are flushed early.
+  std::string wire;
+  for (int i = 0; i < 1000; ++i) wire += get("/borrowed/" + std::to_string(i % 7 == 0 ? 5000 : i));
+  wire += "BAD REQUEST\r\n\r\n";
+  client.send(wire);
+  for (int i = 0; i < 1000; ++i) {
+    const auto response = client.read_response();
+    REQUIRE(response);
+    CHECK(response->body == "<" + std::string(i % 7 == 0 ? 5000 : i, 'r'));
+  }
+  const auto rejected = client.read_response();
+  REQUIRE(rejected);
+  CHECK(rejected->status == 400);
+  CHECK(rejected->header("connection") == "close");
+  std::string rest;
+  CHECK(client.wait_closed(5s, &rest));
+  CHECK(rest.empty());
+}
+
 TEST_CASE("after an asynchronous answer the connection reads the next request") {
   TestServer server(Limits{}, [](uv_loop_t* loop) { return test_handler(loop); });
   Client client(server.port());

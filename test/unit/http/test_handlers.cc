@@ -57,6 +57,14 @@ Handler test_handler(uv_loop_t* loop, std::shared_ptr<Held> held) {
     } else if (starts_with(request.path, "/big/", &arg)) {
       response.body.assign(std::stoull(arg), 'b');
       responder.send(std::move(response));
+    } else if (starts_with(request.path, "/borrowed/", &arg)) {
+      // "<" then N borrowed bytes that are overwritten right after send():
+      // whatever the server did not write at once it must have copied.
+      std::string value(std::stoull(arg), 'r');
+      response.body = "<";
+      response.borrowed_body = value;
+      responder.send(std::move(response));
+      value.assign(value.size(), 'X');
     } else if (request.path == "/throw") {
       throw std::runtime_error("handler failure");
     } else if (request.path == "/drop") {

@@ -61,6 +61,19 @@ TEST_CASE("parse_query rejects bad encoding in names and values") {
   CHECK_FALSE(parse_query("ok=1&bad=%4"));
 }
 
+TEST_CASE("parse_query into a reused vector replaces every earlier pair") {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  REQUIRE(parse_query("a=1&long_name_past_the_small_buffer=v&flag=x", &pairs));
+  REQUIRE(pairs.size() == 3);
+  // Fewer pairs, one without '=': no stale value or extra pair survives.
+  REQUIRE(parse_query("flag&b=%41", &pairs));
+  const std::vector<std::pair<std::string, std::string>> expected = {{"flag", ""}, {"b", "A"}};
+  CHECK(pairs == expected);
+  REQUIRE(parse_query("", &pairs));
+  CHECK(pairs.empty());
+  CHECK_FALSE(parse_query("ok=1&bad=%4", &pairs));
+}
+
 TEST_CASE("split_target separates path and query at the first '?'") {
   CHECK(split_target("/kv/a?b=1?c") ==
         std::pair<std::string_view, std::string_view>("/kv/a", "b=1?c"));
