@@ -183,19 +183,21 @@ void Connection::dispatch() {
   state_ = State::kAwaiting;
   const std::uint64_t id = ++request_id_;
   ++server_->metrics.requests;
-  // Our own copy: answers if the handler throws, and abandons (500) if the
-  // handler neither answered nor kept a copy.
-  responders_ = 1;
-  const Responder responder(weak_from_this(), id);
+  // The handler gets the only Responder (moved along, never copied, on the
+  // usual path). dispatch() holds one more count until the handler returns,
+  // as a copy of its own would: a throwing handler is answered below, and
+  // one that neither answered nor kept a copy is abandoned (500) at the end.
+  responders_ = 2;
   try {
-    server_->handler(std::move(request), responder);
+    server_->handler(std::move(request), Responder(weak_from_this(), id));
   } catch (const std::exception& e) {
     RKV_ERROR(kLog, "request handler threw: %s", e.what());
-    responder.send(error_response(500, "internal error"));
+    respond(id, error_response(500, "internal error"));
   } catch (...) {
     RKV_ERROR(kLog, "request handler threw a non-exception");
-    responder.send(error_response(500, "internal error"));
+    respond(id, error_response(500, "internal error"));
   }
+  let_go_responder(id);
   // The handler got an rvalue reference and may have moved parts out; what
   // is left (at least the header vector's capacity) serves the next request.
   parser_.recycle(std::move(request));

@@ -39,10 +39,6 @@ Responder& Responder::operator=(Responder&& other) noexcept {
   return *this;
 }
 
-Responder::~Responder() {
-  let_go();
-}
-
 void Responder::hold() const {
   if (const auto c = connection_.lock()) c->hold_responder(request_id_);
 }
@@ -58,7 +54,9 @@ void Responder::let_go() noexcept {
 }
 
 void Responder::send(Response response) const {
-  if (const auto c = connection_.lock()) c->respond(request_id_, std::move(response));
+  const auto c = connection_.lock();
+  connection_.reset();
+  if (c) c->respond(request_id_, std::move(response));
 }
 
 bool Responder::connection_alive() const {

@@ -32,7 +32,11 @@ class Responder {
   Responder(Responder&& other) noexcept;
   Responder& operator=(const Responder& other);
   Responder& operator=(Responder&& other) noexcept;
-  ~Responder();
+  // Inline: most Responders die moved-from (a request's handle is moved
+  // along the handler's calls), and those have nothing to let go of.
+  ~Responder() {
+    if (!connection_.expired()) let_go();
+  }
 
   // Queues the response on the connection; at most once per request (later
   // calls do nothing). Must run on the loop thread. Never calls the handler
@@ -55,7 +59,9 @@ class Responder {
   // Uncounts it; the last copy of an unanswered request answers 500.
   void let_go() noexcept;
 
-  std::weak_ptr<Connection> connection_;  // empty: detached
+  // Empty: detached. Mutable: send() (const, see above) detaches this copy,
+  // whose request is then answered, so that its destructor has nothing to do.
+  mutable std::weak_ptr<Connection> connection_;
   std::uint64_t request_id_ = 0;
 };
 
