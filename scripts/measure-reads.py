@@ -11,10 +11,15 @@ operation it reports each member's own CPU µs per operation (leader first),
 so the leader's and a follower's per-request cost can be told apart.
 
 It uses its own ports (HTTP 2150-2152, Raft 3150-3152, nginx 2159) so it can
-run beside bench-compare.py and the tests.
+run beside bench-compare.py and the tests; --port-base P moves them to HTTP
+P..P+2, nginx P+9 and Raft P+1000..P+1002 (two runs side by side). --build
+may name several build dirs, comma-separated: each repetition then runs
+every build in turn (an A/B of old and new builds, alternating) and the
+summary has a row per build.
 
-  scripts/measure-reads.py --build BUILD [--runs 3] [--clients 64]
+  scripts/measure-reads.py --build BUILD[,BUILD2...] [--runs 3] [--clients 64]
                            [--duration 5s] [--warmup 1s] [--only reads,stale-reads]
+                           [--port-base 2150]
 """
 
 import argparse
@@ -35,9 +40,16 @@ _spec = importlib.util.spec_from_file_location("bench_compare",
                                                os.path.join(HERE, "bench-compare.py"))
 bc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bc)
-bc.RAFTKV_HTTP = [2150, 2151, 2152]
-bc.RAFTKV_RAFT = [3150, 3151, 3152]
-bc.NGINX_PORT = 2159
+
+
+def use_ports(base):
+    """HTTP base..base+2, nginx base+9, Raft base+1000..base+1002."""
+    bc.RAFTKV_HTTP = [base, base + 1, base + 2]
+    bc.RAFTKV_RAFT = [base + 1000, base + 1001, base + 1002]
+    bc.NGINX_PORT = base + 9
+
+
+use_ports(2150)
 
 WORKLOADS = {
     "reads": bc.READS,
@@ -66,6 +78,7 @@ class MemberSampler:
 
 def measure(args, system, workload, extra, leader):
     """bc.measure plus per-member CPU µs/op (index 0 = the leader)."""
+    args.build = system.build  # the bench of the build being measured
     pids = system.pids()
     sampler = MemberSampler(pids, bc.seconds(args.warmup), bc.seconds(args.duration))
     # bc.measure prefills before its own sampler starts; ours starts with it
@@ -96,6 +109,7 @@ def run_raftkv(args, system, run, rows):
                 extra = list(WORKLOADS[workload]) + (["--leader-only"] if aim == "leader" else [])
                 row = measure(args, system, f"{workload}-{aim}", extra, system.leader())
                 row["run"] = run
+                row["build"] = system.label
                 rows.append(row)
                 bc.log_row(row)
                 if "member_cpu_us" in row:
@@ -119,7 +133,8 @@ def run_nginx(args, system, run, rows):
 def summary(rows):
     groups = {}
     for row in rows:
-        groups.setdefault((row["system"], row["workload"]), []).append(row)
+        system = row["system"] + (f" [{row['build']}]" if row.get("build") else "")
+        groups.setdefault((system, row["workload"]), []).append(row)
     nginx = statistics.median(r["ops_per_s"] for r in groups.get(("nginx", "get"), [{"ops_per_s": 0}]))
     lines = ["| workload | clients | ops/s | p50 ms | p99 ms | errors | x nginx | CPU us/op (sum) "
              "| CPU us/op per member (leader first) | runs (ops/s) |",
@@ -141,7 +156,8 @@ def summary(rows):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--build", required=True)
+    p.add_argument("--build", required=True, help="build dir(s), comma-separated for an A/B")
+    p.add_argument("--port-base", type=int, default=2150)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--duration", default="5s")
@@ -154,8 +170,17 @@ def main():
     for w in args.only:
         if w not in WORKLOADS:
             sys.exit(f"measure-reads: unknown workload {w}")
+    use_ports(args.port_base)
     tmp = tempfile.mkdtemp(prefix="measure-reads.")
-    raftkv = bc.Raftkv(tmp, os.path.join(args.build, "daemon/raftkvd"))
+    builds = [b for b in args.build.split(",") if b]
+    systems = []
+    for k, build in enumerate(builds):
+        own = os.path.join(tmp, f"build{k}")  # data dirs are named by run only
+        os.makedirs(own)
+        system = bc.Raftkv(own, os.path.join(build, "daemon/raftkvd"))
+        system.build = build
+        system.label = os.path.basename(os.path.normpath(build)) if len(builds) > 1 else ""
+        systems.append(system)
     nginx = bc.Nginx(tmp)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     print(f"measure-reads: load {os.getloadavg()}", file=sys.stderr)
@@ -163,10 +188,12 @@ def main():
     try:
         for run in range(1, args.runs + 1):
             print(f"run {run}/{args.runs}", file=sys.stderr)
-            run_raftkv(args, raftkv, run, rows)
-            run_nginx(args, nginx, run, rows)
+            for raftkv in systems:
+                run_raftkv(args, raftkv, run, rows)
+                run_nginx(args, nginx, run, rows)
     finally:
-        raftkv.stop()
+        for raftkv in systems:
+            raftkv.stop()
         nginx.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if args.out:
