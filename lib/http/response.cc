@@ -115,19 +115,51 @@ std::string serialize_head(const Response& response, ConnectionHeader connection
   return head;
 }
 
-void serialize_head(const Response& response, ConnectionHeader connection, std::string* out) {
-  std::string& head = *out;
-  const int status = sanitize_status(response.status);
-  head.reserve(head.size() + 128 + response.headers.size() * 48);
+namespace {
+
+// The head up to Content-Length's value, for one status and Content-Type.
+// Nearly every response of a server repeats the last one's (200 with the
+// same type), so the prefix is kept per thread and reused: assembling it
+// piece by piece (a dozen appends, the Content-Type scan) was a tenth of
+// the instructions per request in callgrind.
+struct HeadPrefix {
+  int status = -1;
+  std::string content_type;
+  std::string text;
+};
+
+const std::string& head_prefix(int status, std::string_view content_type) {
+  thread_local HeadPrefix cached;
+  if (cached.status == status && cached.content_type == content_type) return cached.text;
+  cached.status = status;
+  cached.content_type.assign(content_type);
+  std::string& head = cached.text;
+  head.clear();
   char digits[24];
   head.append("HTTP/1.1 ").append(decimal(static_cast<std::uint64_t>(status), digits)).append(" ");
   head.append(reason_phrase(status)).append("\r\n");
-  if (!status_forbids_body(status)) {
-    if (!response.content_type.empty() && !has_forbidden_bytes(response.content_type)) {
-      append_header(&head, "Content-Type", response.content_type);
-    }
-    append_header(&head, "Content-Length",
-                  decimal(response.body.size() + response.borrowed_body.size(), digits));
+  if (!content_type.empty() && !has_forbidden_bytes(content_type)) {
+    append_header(&head, "Content-Type", content_type);
+  }
+  head.append("Content-Length: ");
+  return head;
+}
+
+}  // namespace
+
+void serialize_head(const Response& response, ConnectionHeader connection, std::string* out) {
+  std::string& head = *out;
+  const int status = sanitize_status(response.status);
+  char digits[24];
+  if (status_forbids_body(status)) {
+    head.append("HTTP/1.1 ")
+        .append(decimal(static_cast<std::uint64_t>(status), digits))
+        .append(" ");
+    head.append(reason_phrase(status)).append("\r\n");
+  } else {
+    head.append(head_prefix(status, response.content_type));
+    head.append(decimal(response.body.size() + response.borrowed_body.size(), digits));
+    head.append("\r\n");
   }
   if (connection == ConnectionHeader::kClose) append_header(&head, "Connection", "close");
   if (connection == ConnectionHeader::kKeepAlive) append_header(&head, "Connection", "keep-alive");

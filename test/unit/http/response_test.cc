@@ -18,6 +18,26 @@ TEST_CASE("serialize_head writes status line, framing and extra headers") {
         std::string::npos);
 }
 
+TEST_CASE("serialize_head: each response's own status and type, whatever came before") {
+  Response plain;
+  plain.content_type = "text/plain";
+  plain.body = "x";
+  Response error;
+  error.status = 503;
+  error.body = "{}";
+  Response injected;
+  injected.content_type = "text/plain\r\nX-Evil: 1";
+  for (int i = 0; i < 2; ++i) {
+    CHECK(serialize_head(plain, ConnectionHeader::kNone) ==
+          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\n");
+    CHECK(serialize_head(error, ConnectionHeader::kNone) ==
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2\r\n\r\n");
+    CHECK(serialize_head(injected, ConnectionHeader::kNone) ==
+          "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+  }
+}
+
 TEST_CASE("serialize_head counts a borrowed body after the body") {
   Response response;
   response.body = "ab";
