@@ -255,17 +255,22 @@ void RaftNode::flush_after_persist() {
   }
 }
 
+void RaftNode::send_all(std::vector<core::OutMessage>& messages) {
+  for (core::OutMessage& out : messages) send_one(out.message, out.entries);
+}
+
 void RaftNode::send_all(std::vector<pb::Message>& messages) {
+  for (pb::Message& message : messages) send_one(message, {});
+}
+
+// `entries` (an AppendEntries') are written into the frame from the log's
+// shared entries (core/out_message.h).
+void RaftNode::send_one(pb::Message& message, std::span<const core::SharedEntry> entries) {
   if (shutting_down_) return;
-  for (pb::Message& message : messages) {
-    if (message.has_timeout_now()) transfers_.on_timeout_now_sent(message.to());
-    // The core names the snapshot; the daemon streams its file in chunks.
-    if (message.has_install_snapshot()) {
-      send_snapshot(message);
-      continue;
-    }
-    transport_->send(std::move(message));
-  }
+  if (message.has_timeout_now()) transfers_.on_timeout_now_sent(message.to());
+  // The core names the snapshot; the daemon streams its file in chunks.
+  if (message.has_install_snapshot()) return send_snapshot(message);
+  transport_->send(std::move(message), entries);
 }
 
 void RaftNode::apply(const std::vector<core::SharedEntry>& entries) {

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -171,7 +172,9 @@ class RaftNode {
   void process_ready();
   void handle_ready(core::Ready ready);
   void persist(core::Ready& ready);
+  void send_all(std::vector<core::OutMessage>& messages);
   void send_all(std::vector<pb::Message>& messages);
+  void send_one(pb::Message& message, std::span<const core::SharedEntry> entries);
   void on_peer_message(pb::Message&& message);
   void on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status);
   void flush_after_persist();

@@ -71,14 +71,14 @@ void Log::truncate_after(Index index) {
   while (last_index() > index) entries_.pop_back();
 }
 
-std::size_t Log::copy_into(Index from, Index to, std::size_t max_bytes,
-                           google::protobuf::RepeatedPtrField<pb::Entry>* out) const {
+std::size_t Log::share_into(Index from, Index to, std::size_t max_bytes,
+                            std::vector<SharedEntry>* out) const {
   std::size_t bytes = 0;
   for (Index i = from; i <= to && i <= last_index(); ++i) {
-    const pb::Entry& entry = at(i);
-    const std::size_t size = entry_size(entry);
+    const SharedEntry& entry = shared_at(i);
+    const std::size_t size = entry_size(*entry);
     if (bytes > 0 && bytes + size > max_bytes) break;
-    *out->Add() = entry;
+    out->push_back(entry);
     bytes += size;
   }
   return bytes;

@@ -74,11 +74,11 @@ class Log {
   // Drops every entry after `index` (a follower's conflicting suffix).
   void truncate_after(Index index);
 
-  // Copies entries from `from` up to `to` (inclusive) into `out`, stopping
-  // before the byte budget would be exceeded but always copying at least
-  // one. Returns the bytes copied (entry_size()).
-  std::size_t copy_into(Index from, Index to, std::size_t max_bytes,
-                        google::protobuf::RepeatedPtrField<pb::Entry>* out) const;
+  // Appends the shared entries from `from` up to `to` (inclusive) to
+  // `out`, stopping before the byte budget would be exceeded but always
+  // taking at least one. Returns the bytes taken (entry_size()).
+  std::size_t share_into(Index from, Index to, std::size_t max_bytes,
+                         std::vector<SharedEntry>* out) const;
 
   // The largest index i <= `index` whose term is <= `term` (compacted_index()
   // at the least when `index` is not compacted; `index` itself when it is,

@@ -14,13 +14,16 @@
 //      Once it is durable, call on_persisted(meta.index, meta.term) (until
 //      then the core keeps acknowledgements of the snapshot's index behind
 //      the disk). The driver's applied index is then meta.index.
-//   2. Send `messages` at once (in any order, may be lost).
+//   2. Send `messages` at once (in any order, may be lost). An
+//      AppendEntries carries its entries as shared references beside the
+//      message (out_message.h); they go on the wire inside it.
 //   3. Send `messages_after_persist` only after everything asked to be
 //      persisted by this Ready and all earlier ones is durable (fdatasync
 //      returned). They carry promises about durable state (votes, append
 //      acknowledgements). An append acknowledgement whose match_index is
 //      already durable (the answer to a heartbeat, which ReadIndex rounds
-//      ride on) promises nothing new and is in `messages`.
+//      ride on) promises nothing new and is in `messages`. They are plain
+//      messages: an AppendEntries (entries beside it) is never among them.
 //   4. When a write completes, call Core::on_persisted(index, term) with the
 //      last entry now durable (and nothing if only hard state was written).
 //   5. Apply `committed` entries in order, then call Core::on_applied().
@@ -40,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "core/out_message.h"
 #include "core/shared_entry.h"
 #include "core/types.h"
 #include "raft.pb.h"
@@ -83,7 +87,7 @@ struct Ready {
   // Follower: install this snapshot (see step 1 above).
   std::optional<pb::SnapshotMeta> snapshot;
   std::vector<SharedEntry> entries;  // shared with the log: see shared_entry.h
-  std::vector<pb::Message> messages;
+  std::vector<OutMessage> messages;
   std::vector<pb::Message> messages_after_persist;
   std::vector<SharedEntry> committed;
   std::vector<ReadState> reads;

@@ -18,15 +18,17 @@ bool Core::State::send_append(NodeId to, Progress& pr) {
     send_snapshot(to, pr);
     return false;
   }
-  pb::Message m = message_to(to);
-  auto* ae = m.mutable_append_entries();
+  // The entries ride beside the message, shared with the log, not copied
+  // into it (out_message.h).
+  OutMessage m{message_to(to), {}};
+  auto* ae = m.message.mutable_append_entries();
   ae->set_prev_log_index(pr.next - 1);
   ae->set_prev_log_term(*prev_term);
   ae->set_leader_commit(commit);
   ae->set_read_round(read_round);
   const std::size_t bytes =
-      log.copy_into(pr.next, log.last_index(), opts.max_append_bytes, ae->mutable_entries());
-  const Index last = pr.next - 1 + static_cast<Index>(ae->entries_size());
+      log.share_into(pr.next, log.last_index(), opts.max_append_bytes, &m.entries);
+  const Index last = pr.next - 1 + static_cast<Index>(m.entries.size());
   pr.sent_prev = pr.next - 1;
   pr.sent(last, bytes);
   pr.commit_sent = std::max(pr.commit_sent, std::min(commit, last));

@@ -124,7 +124,8 @@ struct Core::State {
   bool check_term(const pb::Message& m);
   void answer_stale(const pb::Message& m);
   pb::Message message_to(NodeId to) const;
-  void send(pb::Message&& m) { out.messages.push_back(std::move(m)); }
+  void send(pb::Message&& m) { out.messages.push_back({std::move(m), {}}); }
+  void send(OutMessage&& m) { out.messages.push_back(std::move(m)); }
   void send_after_persist(pb::Message&& m) { out.messages_after_persist.push_back(std::move(m)); }
   void flush();
   Ready take_ready();

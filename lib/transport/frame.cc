@@ -1,8 +1,11 @@
 #include "transport/frame.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/message_lite.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 namespace raftkv::transport {
@@ -22,7 +25,102 @@ std::uint32_t get_be32(const char* in) {
   return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
 }
 
+// --- spliced frames: the proto3 wire format of pb::Message written by
+// hand for an AppendEntries, fields in number order as protobuf writes them
+// (frame_test.cc checks byte equality with SerializeToString(); a field
+// added to either message must be added here: the test counts them).
+
+using google::protobuf::internal::WireFormatLite;
+
+// A proto3 scalar is not written when zero.
+std::uint8_t* write_uint64(int field, std::uint64_t value, std::uint8_t* out) {
+  if (value == 0) return out;
+  return WireFormatLite::WriteUInt64ToArray(field, value, out);
+}
+
+// An embedded message of `length` bytes, tag and length prefix included.
+std::size_t embedded_size(int field, std::size_t length) {
+  return WireFormatLite::TagSize(field, WireFormatLite::TYPE_MESSAGE) +
+         WireFormatLite::LengthDelimitedSize(length);
+}
+
+std::uint8_t* write_embedded_header(int field, std::size_t length, std::uint8_t* out) {
+  out = WireFormatLite::WriteTagToArray(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
+  return google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(
+      static_cast<std::uint32_t>(length), out);
+}
+
+std::uint8_t* write_entry(const pb::Entry& entry, std::uint8_t* out) {
+  out = write_embedded_header(pb::AppendEntries::kEntriesFieldNumber,
+                              static_cast<std::size_t>(entry.GetCachedSize()), out);
+  return entry.SerializeWithCachedSizesToArray(out);
+}
+
+// The AppendEntries' length with the spliced entries, from the sizes
+// spliced_size() cached.
+std::size_t cached_append_entries_size(const pb::AppendEntries& ae,
+                                       std::span<const core::SharedEntry> entries) {
+  std::size_t size = static_cast<std::size_t>(ae.GetCachedSize());
+  for (const core::SharedEntry& entry : entries) {
+    size += embedded_size(pb::AppendEntries::kEntriesFieldNumber,
+                          static_cast<std::size_t>(entry->GetCachedSize()));
+  }
+  return size;
+}
+
+std::uint8_t* write_append_entries(const pb::AppendEntries& ae,
+                                   std::span<const core::SharedEntry> entries, std::uint8_t* out) {
+  out = write_uint64(pb::AppendEntries::kPrevLogIndexFieldNumber, ae.prev_log_index(), out);
+  out = write_uint64(pb::AppendEntries::kPrevLogTermFieldNumber, ae.prev_log_term(), out);
+  for (const pb::Entry& entry : ae.entries()) out = write_entry(entry, out);
+  for (const core::SharedEntry& entry : entries) out = write_entry(*entry, out);
+  out = write_uint64(pb::AppendEntries::kLeaderCommitFieldNumber, ae.leader_commit(), out);
+  return write_uint64(pb::AppendEntries::kReadRoundFieldNumber, ae.read_round(), out);
+}
+
+// The whole pb::Message: its scalars, then its one body field (12).
+std::uint8_t* write_spliced(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                            std::uint8_t* out) {
+  out = write_uint64(pb::Message::kFromFieldNumber, message.from(), out);
+  out = write_uint64(pb::Message::kToFieldNumber, message.to(), out);
+  out = write_uint64(pb::Message::kTermFieldNumber, message.term(), out);
+  const pb::AppendEntries& ae = message.append_entries();
+  out = write_embedded_header(pb::Message::kAppendEntriesFieldNumber,
+                              cached_append_entries_size(ae, entries), out);
+  return write_append_entries(ae, entries, out);
+}
+
 }  // namespace
+
+std::size_t spliced_size(const pb::Message& message, std::span<const core::SharedEntry> entries) {
+  const std::size_t plain = message.ByteSizeLong();  // caches every nested size
+  if (entries.empty()) return plain;
+  const std::size_t ae_plain = message.append_entries().ByteSizeLong();
+  std::size_t spliced = 0;
+  for (const core::SharedEntry& entry : entries) {
+    spliced += embedded_size(pb::AppendEntries::kEntriesFieldNumber, entry->ByteSizeLong());
+  }
+  // The AppendEntries' length prefix may grow by a byte or more.
+  return plain - embedded_size(pb::Message::kAppendEntriesFieldNumber, ae_plain) +
+         embedded_size(pb::Message::kAppendEntriesFieldNumber, ae_plain + spliced);
+}
+
+bool append_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                  std::size_t max_frame_bytes, std::string* out) {
+  if (entries.empty()) return append_frame(message, max_frame_bytes, out);
+  if (!message.has_append_entries()) return false;  // a bug upstream: only appends carry entries
+  // Also caches every size write_spliced() reads.
+  const std::size_t size = spliced_size(message, entries);
+  if (size > max_frame_bytes || size > UINT32_MAX) return false;
+  const std::size_t start = out->size();
+  out->resize(start + kFrameHeaderBytes + size);
+  char* frame = out->data() + start;
+  put_be32(static_cast<std::uint32_t>(size), frame);
+  auto* payload = reinterpret_cast<std::uint8_t*>(frame + kFrameHeaderBytes);
+  [[maybe_unused]] const std::uint8_t* end = write_spliced(message, entries, payload);
+  assert(static_cast<std::size_t>(end - payload) == size);
+  return true;
+}
 
 bool append_frame(const google::protobuf::MessageLite& message, std::size_t max_frame_bytes,
                   std::string* out) {

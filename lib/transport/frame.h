@@ -11,6 +11,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/shared_entry.h"
+#include "raft.pb.h"
+
 namespace google::protobuf {
 class MessageLite;
 }
@@ -24,6 +27,21 @@ inline constexpr std::size_t kFrameHeaderBytes = 4;
 // `max_frame_bytes`, i.e. if the receiver would reject it.
 bool append_frame(const google::protobuf::MessageLite& message, std::size_t max_frame_bytes,
                   std::string* out);
+
+// Spliced frames: an AppendEntries whose entries ride beside the message as
+// shared references (core/out_message.h) is written straight from them,
+// without copying them into the message first (issue 7). The bytes are
+// exactly those of serialising the materialised message (`entries` after
+// the AppendEntries' own), so the receiver cannot tell. `entries` must be
+// empty unless `message` is an AppendEntries.
+//
+// The serialized size of that materialised message.
+std::size_t spliced_size(const pb::Message& message, std::span<const core::SharedEntry> entries);
+// Appends the frame of that message to *out. Returns false (appending
+// nothing) where the plain append_frame() would, and for entries beside a
+// message that is no AppendEntries.
+bool append_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                  std::size_t max_frame_bytes, std::string* out);
 
 // Incremental decoder over a growable read buffer, fed by libuv's
 // alloc_cb/read_cb pair:

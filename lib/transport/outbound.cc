@@ -5,7 +5,6 @@
 #include <cinttypes>
 #include <memory>
 #include <utility>
-#include <vector>
 
 #include "transport/connector_auth.h"
 #include "transport/frame.h"
@@ -44,8 +43,10 @@ struct Outbound::WriteBatch {
   uv_write_t request;
   Outbound* owner = nullptr;
   Socket* socket = nullptr;
-  std::vector<std::string> frames;  // owned until the write callback
-  std::vector<uv_buf_t> bufs;
+  // The frames (the first perhaps cut), owned until the write callback: a
+  // lane's buffer may move as frames are queued meanwhile.
+  std::string data;
+  uv_buf_t buf;
   std::size_t bytes = 0;
   std::size_t messages = 0;  // 0 for the handshake
 };
@@ -91,14 +92,14 @@ std::size_t Outbound::limit_for(Lane lane) const {
   return limit;
 }
 
-bool Outbound::enqueue(const pb::Message& message) {
+bool Outbound::enqueue(const pb::Message& message, std::span<const core::SharedEntry> entries) {
   if (state_ == State::kClosed) {
     ++dropped_messages_;
     return false;
   }
   // The first send starts the connection, even if this message is refused.
   if (state_ == State::kIdle) connect();
-  const std::size_t size = message.ByteSizeLong();
+  const std::size_t size = spliced_size(message, entries);
   if (size > options_.max_frame_bytes) {
     // A bug upstream (batches must respect the frame limit), not a network
     // condition: worth a warning every time.
@@ -107,16 +108,18 @@ bool Outbound::enqueue(const pb::Message& message) {
     ++dropped_messages_;
     return false;
   }
-  const Lane lane = lane_of(message);
-  std::string frame;
+  // Spliced entries make an AppendEntries data, as entries inside it do.
+  const Lane lane = entries.empty() ? lane_of(message) : Lane::kData;
+  // Encoded straight into the lane's buffer (frame_queue.h).
   if (queued_bytes() + kFrameHeaderBytes + size > limit_for(lane) ||
-      !append_frame(message, options_.max_frame_bytes, &frame)) {
+      !lanes_[static_cast<int>(lane)].push([&](std::string* out) {
+        return append_frame(message, entries, options_.max_frame_bytes, out);
+      })) {
     ++dropped_messages_;
     return false;
   }
-  pending_bytes_ += frame.size();
+  pending_bytes_ += kFrameHeaderBytes + size;
   ++pending_messages_;
-  lanes_[static_cast<int>(lane)].push_back(std::move(frame));
   if (state_ == State::kOpen) hooks_.request_flush(this);
   return true;
 }
@@ -356,8 +359,8 @@ void Outbound::close() {
 
 bool Outbound::write_handshake(std::string frame) {
   auto* batch = new WriteBatch;
-  batch->frames.push_back(std::move(frame));
-  batch->bytes = batch->frames.back().size();
+  batch->data = std::move(frame);
+  batch->bytes = batch->data.size();
   return submit(batch);
 }
 
@@ -378,49 +381,63 @@ bool Outbound::write_batch() {
   if (state_ != State::kOpen || pending_messages_ == 0) return false;
   auto* stream = reinterpret_cast<uv_stream_t*>(&socket_->tcp);
   if (uv_stream_get_write_queue_size(stream) >= options_.socket_backlog_bytes) return false;
-  std::array<uv_buf_t, kMaxBatchFrames> bufs;
+  // A lane's frames lie back to back: one buffer per lane.
+  std::array<uv_buf_t, 2> bufs;
+  unsigned buf_count = 0;
   std::array<std::size_t, 2> taken{};  // frames of each lane in this batch
   std::size_t count = 0;
   std::size_t bytes = 0;
   for (int lane = 0; lane < 2; ++lane) {
-    for (std::string& frame : lanes_[lane]) {
+    FrameQueue& queue = lanes_[lane];
+    std::size_t lane_bytes = 0;
+    for (std::size_t i = 0; i < queue.count(); ++i) {
       if (count == kMaxBatchFrames || bytes >= kMaxBatchBytes) break;
-      bufs[count++] = uv_buf_init(frame.data(), static_cast<unsigned>(frame.size()));
-      bytes += frame.size();
+      lane_bytes += queue.size_at(i);
+      bytes += queue.size_at(i);
+      ++count;
       ++taken[lane];
     }
+    if (lane_bytes > 0) {
+      bufs[buf_count++] = uv_buf_init(queue.front(), static_cast<unsigned>(lane_bytes));
+    }
   }
-  const int written = uv_try_write(stream, bufs.data(), static_cast<unsigned>(count));
+  const int written = uv_try_write(stream, bufs.data(), buf_count);
   if (written < 0 && written != UV_EAGAIN) {
     fail("write", written);  // drops (and counts) the queue, this batch included
     return false;
   }
   std::size_t done = written > 0 ? static_cast<std::size_t>(written) : 0;
+  const std::size_t unwritten = bytes - done;
   sent_bytes_ += done;
   pending_bytes_ -= done;
-  // Frames written whole are sent; the rest (the first one perhaps cut)
-  // goes into one uv_write, allocated only then (the usual try writes all).
+  // Frames written whole are sent; the rest (the first one perhaps cut) is
+  // copied into one uv_write, allocated only then (the usual try writes
+  // all).
   std::unique_ptr<WriteBatch> batch;
   for (int lane = 0; lane < 2; ++lane) {
+    FrameQueue& queue = lanes_[lane];
     for (; taken[lane] > 0; --taken[lane]) {
-      std::string& frame = lanes_[lane].front();
-      if (done >= frame.size()) {
-        done -= frame.size();
+      const std::size_t size = queue.size_at(0);
+      if (done >= size) {
+        done -= size;
         ++sent_messages_;
       } else {
-        frame.erase(0, done);
+        const std::size_t rest = size - done;
+        pending_bytes_ -= rest;
+        if (!batch) {
+          batch = std::make_unique<WriteBatch>();
+          batch->data.reserve(unwritten);
+        }
+        batch->data.append(queue.front() + done, rest);
+        batch->bytes += rest;
+        ++batch->messages;
         done = 0;
-        pending_bytes_ -= frame.size();
-        if (!batch) batch = std::make_unique<WriteBatch>();
-        batch->bytes += frame.size();
-        batch->frames.push_back(std::move(frame));
       }
       --pending_messages_;
-      lanes_[lane].pop_front();
+      queue.pop_front();
     }
   }
   if (!batch) return true;
-  batch->messages = batch->frames.size();
   return submit(batch.release());
 }
 
@@ -428,14 +445,10 @@ bool Outbound::submit(WriteBatch* batch) {
   batch->owner = this;
   batch->socket = socket_;
   batch->request.data = batch;
-  batch->bufs.reserve(batch->frames.size());
-  for (auto& frame : batch->frames) {
-    batch->bufs.push_back(uv_buf_init(frame.data(), static_cast<unsigned>(frame.size())));
-  }
+  batch->buf = uv_buf_init(batch->data.data(), static_cast<unsigned>(batch->data.size()));
   inflight_bytes_ += batch->bytes;
-  const int status =
-      uv_write(&batch->request, reinterpret_cast<uv_stream_t*>(&socket_->tcp), batch->bufs.data(),
-               static_cast<unsigned>(batch->bufs.size()), write_cb);
+  const int status = uv_write(&batch->request, reinterpret_cast<uv_stream_t*>(&socket_->tcp),
+                              &batch->buf, 1, write_cb);
   if (status < 0) {  // no callback will come
     inflight_bytes_ -= batch->bytes;
     dropped_messages_ += batch->messages;

@@ -32,12 +32,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <span>
 #include <string>
 
 #include <uv.h>
 
+#include "transport/frame_queue.h"
 #include "transport/handle_tracker.h"
 #include "transport/priority.h"
 #include "transport/transport.h"
@@ -63,8 +64,9 @@ class Outbound {
   Outbound(const Outbound&) = delete;
   Outbound& operator=(const Outbound&) = delete;
 
-  // Queues `message` (from() already stamped); false when refused.
-  bool enqueue(const pb::Message& message);
+  // Queues `message` (from() already stamped) with `entries` spliced into
+  // its AppendEntries (frame.h); false when refused.
+  bool enqueue(const pb::Message& message, std::span<const core::SharedEntry> entries);
   // Hands queued frames to libuv as far as the socket backlog allows.
   void flush();
   // Closes socket and timer, drops the queue; idempotent.
@@ -128,7 +130,7 @@ class Outbound {
   std::uint64_t info_window_start_ms_ = 0;
   unsigned info_lines_ = 0;  // info lines logged in the current window
 
-  std::deque<std::string> lanes_[2];  // encoded frames, indexed by Lane
+  FrameQueue lanes_[2];  // encoded frames, indexed by Lane
   std::size_t pending_messages_ = 0;
   std::size_t pending_bytes_ = 0;   // in lanes_
   std::size_t inflight_bytes_ = 0;  // handed to uv_write, callback not yet run

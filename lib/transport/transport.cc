@@ -309,7 +309,7 @@ int Transport::listen(const util::Address& address) {
   return 0;
 }
 
-bool Transport::send(pb::Message message) {
+bool Transport::send(pb::Message message, std::span<const core::SharedEntry> entries) {
   Impl& impl = *impl_;
   const auto it = impl.peers.find(message.to());
   if (it == impl.peers.end()) {
@@ -317,7 +317,7 @@ bool Transport::send(pb::Message message) {
     return false;
   }
   message.set_from(impl.self_id);
-  return it->second->enqueue(message);  // refuses once closed
+  return it->second->enqueue(message, entries);  // refuses once closed
 }
 
 void Transport::flush() {

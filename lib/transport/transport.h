@@ -43,11 +43,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include <uv.h>
 
+#include "core/shared_entry.h"
 #include "core/types.h"
 #include "raft.pb.h"
 #include "transport/peer_rejection.h"
@@ -127,8 +129,11 @@ class Transport {
   // Returns false, counting a drop, if the peer is unknown (see
   // unroutable_messages()), the message exceeds max_frame_bytes, the
   // transport is closing, or the peer's queue would exceed its bound.
-  // Never blocks; never buffers without bound.
-  bool send(pb::Message message);
+  // Never blocks; never buffers without bound. `entries` (only for an
+  // AppendEntries) go on the wire after the message's own entries, written
+  // straight from the shared entries (core/out_message.h); the frame limit
+  // counts them.
+  bool send(pb::Message message, std::span<const core::SharedEntry> entries = {});
 
   // Hands what send() queued to the sockets now instead of at the start of
   // the next loop iteration. A driver that sends a batch of messages (one

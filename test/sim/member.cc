@@ -175,7 +175,9 @@ void Member::handle(core::Ready& ready) {
                                            ready.soft_state->term == soft_.term));
   persist(ready, was_leader);
   maybe_crash_after_vote(ready);
-  for (const pb::Message& m : ready.messages) send(m);
+  // Delivered in memory: entries copied in, as the transport puts them on
+  // the wire.
+  for (core::OutMessage& m : ready.messages) send(core::materialize(std::move(m)));
   send_after_persist(std::move(ready.messages_after_persist));
   if (ready.soft_state) note_soft_state(*ready.soft_state);
   check_config(ready);
@@ -347,7 +349,7 @@ void Member::maybe_crash_after_vote(const core::Ready& ready) {
            !m.request_vote_response().pre_vote();
   };
   bool voted = false;
-  for (const pb::Message& m : ready.messages) voted = voted || granted(m);
+  for (const core::OutMessage& m : ready.messages) voted = voted || granted(m.message);
   for (const pb::Message& m : ready.messages_after_persist) voted = voted || granted(m);
   if (!voted || !world_.rng.chance(world_.scenario.crash_after_vote)) return;
   Time delay = world_.rng.between(0, world_.scenario.disk_max);

@@ -102,7 +102,9 @@ void Cluster::process(NodeId id) {
   if (!m.core->has_ready()) return;
   Ready ready = m.core->ready();
   write(m, ready);
-  for (auto& msg : ready.messages) enqueue(std::move(msg));
+  // Delivered in memory: entries copied in, as the transport would put them
+  // on the wire.
+  for (auto& msg : ready.messages) enqueue(materialize(std::move(msg)));
   const bool wrote = ready.hard_state || ready.snapshot || !ready.entries.empty();
   for (auto& msg : ready.messages_after_persist) m.held.push_back(std::move(msg));
   if (wrote) m.unacked = true;

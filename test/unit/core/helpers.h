@@ -67,10 +67,10 @@ inline pb::Message append_request(NodeId from, NodeId to, Term term, Index prev,
 
 // The vote answer in a Ready, if any (in either message list).
 inline const pb::Message* find_vote_response(const Ready& r, bool* after_persist = nullptr) {
-  for (const auto& m : r.messages) {
-    if (m.has_request_vote_response()) {
+  for (const auto& out : r.messages) {
+    if (out.message.has_request_vote_response()) {
       if (after_persist) *after_persist = false;
-      return &m;
+      return &out.message;
     }
   }
   for (const auto& m : r.messages_after_persist) {

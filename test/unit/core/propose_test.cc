@@ -30,7 +30,7 @@ std::vector<pb::Message> proposes_from(Cluster& c, NodeId from) {
 
 int propose_responses(const Ready& r) {
   int n = 0;
-  for (const auto& m : r.messages) n += m.has_propose_response() ? 1 : 0;
+  for (const auto& out : r.messages) n += out.message.has_propose_response() ? 1 : 0;
   return n;
 }
 
@@ -50,7 +50,7 @@ TEST_CASE("unsent forwarded proposals are reported dropped when the leader chang
   REQUIRE(r.dropped_proposals.size() == 1);
   CHECK(r.dropped_proposals[0].data == "p");
   CHECK(r.dropped_proposals[0].reason == DropReason::kLeaderChanged);
-  for (const auto& m : r.messages) CHECK_FALSE(m.has_propose());
+  for (const auto& out : r.messages) CHECK_FALSE(out.message.has_propose());
 }
 
 TEST_CASE("a transferring leader refuses a forwarded batch, and a copy of it later") {
@@ -152,7 +152,7 @@ TEST_CASE("a follower that never led the batch's term refuses it") {
   c.core(3).step(misrouted);
   Ready r = c.core(3).ready();
   REQUIRE(propose_responses(r) == 1);
-  c.core(2).step(r.messages.at(0));
+  c.core(2).step(r.messages.at(0).message);
   Ready r2 = c.core(2).ready();
   REQUIRE(r2.dropped_proposals.size() == 1);
   CHECK(r2.dropped_proposals[0].reason == DropReason::kNotLeader);

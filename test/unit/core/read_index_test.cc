@@ -191,6 +191,6 @@ TEST_CASE("an acknowledgement of entries not yet durable waits for the write") {
   c.core(2).step(beat);
   r = c.core(2).ready();
   REQUIRE(r.messages.size() == 1);
-  CHECK(r.messages[0].append_entries_response().read_round() == 3);
+  CHECK(r.messages[0].message.append_entries_response().read_round() == 3);
   CHECK(r.messages_after_persist.empty());
 }

@@ -47,10 +47,10 @@ pb::Message install(NodeId from, NodeId to, Term term, Index index, Term snapsho
 
 // The append acknowledgement in a Ready, and whether it waits for the disk.
 const pb::Message* find_ack(const Ready& r, bool* after_persist) {
-  for (const auto& m : r.messages) {
-    if (m.has_append_entries_response()) {
+  for (const auto& out : r.messages) {
+    if (out.message.has_append_entries_response()) {
       *after_persist = false;
-      return &m;
+      return &out.message;
     }
   }
   for (const auto& m : r.messages_after_persist) {

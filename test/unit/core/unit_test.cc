@@ -49,12 +49,14 @@ TEST_CASE("the log finds terms, matches and conflict points") {
   CHECK(log.last_index_with_term_at_most(6, 0) == 0);
   log.truncate_after(3);
   CHECK(log.last_index() == 3);
-  google::protobuf::RepeatedPtrField<pb::Entry> out;
+  std::vector<SharedEntry> out;
   const std::size_t one = entry_size(log.at(1));
-  CHECK(log.copy_into(1, 3, 2 * one, &out) == 2 * one);
-  CHECK(out.size() == 2);
-  out.Clear();
-  CHECK(log.copy_into(1, 3, 1, &out) == one);  // at least one entry
+  CHECK(log.share_into(1, 3, 2 * one, &out) == 2 * one);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0] == log.shared_at(1));  // the log's own entry, not a copy
+  out.clear();
+  CHECK(log.share_into(1, 3, 1, &out) == one);  // at least one entry
+  CHECK(out.size() == 1);
 }
 
 TEST_CASE("entries handed out shared outlive truncation and compaction of the log") {
