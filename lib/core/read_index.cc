@@ -123,6 +123,12 @@ void Core::State::release_reads() {
 
 void Core::State::serve_read(NodeId from, Index index, std::span<const std::uint64_t> ids) {
   if (from == id) {
+    // Every Ready starts with an empty reads vector: room for a typical
+    // batch at once, not growth by doubling from one read (alone, each read
+    // is served on its own call).
+    if (out.reads.capacity() < out.reads.size() + ids.size()) {
+      out.reads.reserve(std::max<std::size_t>(2 * out.reads.size() + ids.size(), 16));
+    }
     for (std::uint64_t read_id : ids) out.reads.push_back(ReadState{read_id, index});
     return;
   }
