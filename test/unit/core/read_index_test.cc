@@ -194,3 +194,48 @@ TEST_CASE("an acknowledgement of entries not yet durable waits for the write") {
   CHECK(r.messages[0].message.append_entries_response().read_round() == 3);
   CHECK(r.messages_after_persist.empty());
 }
+
+TEST_CASE("a follower's reads go to the leader in one request and are answered once each") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.core(1).propose("x");
+  c.stabilize();
+  // Ids out of order and one repeated (the daemon's only grow): one request.
+  for (const std::uint64_t id : {30, 10, 20, 10}) {
+    REQUIRE(c.core(2).read_index(id) == ReadResult::kAccepted);
+  }
+  c.process(2);
+  const auto asks = take_to(c, 1, pb::Message::kReadIndexRequest);
+  REQUIRE(asks.size() == 1);
+  CHECK(asks[0].read_index_request().request_ids_size() == 4);
+  c.stabilize();
+  for (const std::uint64_t id : {10, 20, 30}) CHECK(has_read(c.member(2), id, 2));
+  CHECK(c.member(2).reads.size() == 3);  // the repeated id is answered once
+  // A duplicate answer from the leader (say, a retransmission) is ignored.
+  pb::Message again;
+  again.set_from(1);
+  again.set_to(2);
+  again.set_term(c.core(2).term());
+  for (const std::uint64_t id : {10, 20, 30}) {
+    again.mutable_read_index_response()->add_request_ids(id);
+  }
+  again.mutable_read_index_response()->set_read_index(2);
+  c.core(2).step(again);
+  c.process(2);
+  CHECK(c.member(2).reads.size() == 3);
+}
+
+TEST_CASE("a leader serves a burst of local reads in order, one round for all") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  for (std::uint64_t id = 1; id <= 40; ++id) c.core(1).read_index(id);
+  c.process(1);
+  auto beats = take_to(c, 2, pb::Message::kAppendEntries);
+  REQUIRE(beats.size() == 1);
+  c.stabilize();
+  REQUIRE(c.member(1).reads.size() == 40);
+  for (std::uint64_t id = 1; id <= 40; ++id) {
+    CHECK(c.member(1).reads[id - 1].request_id == id);
+    CHECK(c.member(1).reads[id - 1].index == 1);
+  }
+}
