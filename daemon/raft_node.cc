@@ -224,8 +224,11 @@ void RaftNode::persist(core::Ready& ready) {
       index = ready.entries.back()->index();
       term = ready.entries.back()->term();
     }
+    const core::Term hard_state_term = ready.hard_state ? ready.hard_state->term() : 0;
     wal_->write(std::move(ready.hard_state), std::move(ready.entries),
-                [this, seq, index, term](int status) { on_write_done(seq, index, term, status); });
+                [this, seq, index, term, hard_state_term](int status) {
+                  on_write_done(seq, index, term, hard_state_term, status);
+                });
   }
   if (ready.messages_after_persist.empty()) return;
   if (writes_completed_ == writes_submitted_) {
@@ -235,7 +238,8 @@ void RaftNode::persist(core::Ready& ready) {
   }
 }
 
-void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status) {
+void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term term,
+                             core::Term hard_state_term, int status) {
   if (status != 0) {
     // The Wal's own line names the file, the operation and the errno; a
     // write it refused without failing (-EINVAL) has only the errno.
@@ -244,6 +248,7 @@ void RaftNode::on_write_done(std::uint64_t seq, core::Index index, core::Term te
     return;
   }
   writes_completed_ = seq;
+  if (hard_state_term != 0 && !shutting_down_) core_->on_term_persisted(hard_state_term);
   if (index != 0 && !shutting_down_) core_->on_persisted(index, term);
   flush_after_persist();
 }

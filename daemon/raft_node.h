@@ -176,7 +176,10 @@ class RaftNode {
   void send_all(std::vector<pb::Message>& messages);
   void send_one(pb::Message& message, std::span<const core::SharedEntry> entries);
   void on_peer_message(pb::Message&& message);
-  void on_write_done(std::uint64_t seq, core::Index index, core::Term term, int status);
+  // A write completed: entries durable up to (index, term) when index != 0,
+  // a hard state of hard_state_term when that is != 0.
+  void on_write_done(std::uint64_t seq, core::Index index, core::Term term,
+                     core::Term hard_state_term, int status);
   void flush_after_persist();
   void apply(const std::vector<core::SharedEntry>& entries);
   void apply_entry(const pb::Entry& entry);

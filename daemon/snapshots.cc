@@ -415,15 +415,18 @@ void RaftNode::persist_snapshot(core::Ready& ready) {
   const pb::SnapshotMeta meta = *ready.snapshot;
   if (ready.hard_state) {
     const std::uint64_t seq = ++writes_submitted_;
+    const core::Term hard_state_term = ready.hard_state->term();
     wal_->write(std::move(ready.hard_state), std::vector<core::SharedEntry>{},
-                [this, seq](int status) { on_write_done(seq, 0, 0, status); });
+                [this, seq, hard_state_term](int status) {
+                  on_write_done(seq, 0, 0, hard_state_term, status);
+                });
     ready.hard_state.reset();
   }
   install_snapshot(meta);
   if (!fatal_error_.empty()) return;
   const std::uint64_t seq = ++writes_submitted_;
   wal_->reset(meta.index(), [this, seq, index = meta.index(), term = meta.term()](int status) {
-    on_write_done(seq, index, term, status);
+    on_write_done(seq, index, term, 0, status);
   });
 }
 

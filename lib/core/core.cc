@@ -13,6 +13,7 @@ Core::State::State(Options options, PersistentState persistent)
     : opts(std::move(options)), id(opts.id), config(opts.voters, {}), rng(opts.seed) {
   const pb::HardState& hs = persistent.hard_state;
   term = hs.term();
+  durable_term = term;
   vote = hs.voted() ? hs.vote() : kNoNode;
   if (persistent.snapshot) {
     restore_snapshot(*persistent.snapshot, std::move(persistent.entries));
@@ -285,6 +286,10 @@ const pb::ClusterConfig& Core::config() const {
 
 void Core::on_persisted(Index index, Term term) {
   state_->on_persisted(index, term);
+}
+
+void Core::on_term_persisted(Term term) {
+  state_->on_term_persisted(term);
 }
 
 void Core::on_applied(Index index) {

@@ -158,6 +158,12 @@ class Core {
   // entry at `index` no longer has `term` (the log was truncated meanwhile).
   void on_persisted(Index index, Term term);
 
+  // The driver made a hard state of `term` durable (Ready::hard_state), with
+  // the vote it holds. A candidate counts its own vote only from then on:
+  // one that wins by it alone (the sole voter) must not lead a term that a
+  // crash could take back (a second election in the same term, another log).
+  void on_term_persisted(Term term);
+
   // The state machine applied every committed entry up to `index`.
   void on_applied(Index index);
 

@@ -73,6 +73,7 @@ struct Core::State {
   int heartbeat_elapsed = 0;
   int randomized_timeout = 0;
   std::map<NodeId, bool> votes;  // answers in the current (pre-)election
+  Term durable_term = 0;         // the highest term the driver reported durable
 
   // --- leader state
   std::map<NodeId, Progress> progress;  // every voter and learner but self
@@ -175,6 +176,7 @@ struct Core::State {
   void handle_propose_response(const pb::Message& m);
   void drop_forward_entries();
   void on_persisted(Index index, Term t);
+  void on_term_persisted(Term t);
   void tick_stalls();
 
   // read_index.cc

@@ -107,6 +107,7 @@ core::TransferResult Member::transfer(NodeId target) {
 
 void Member::disk_done() {
   Disk::Write write = disk_.complete_next();
+  if (write.hard_state) core_->on_term_persisted(write.hard_state->term());
   release_held();
   if (write.install) {
     // ready.h: an installed snapshot is reported durable like entries.

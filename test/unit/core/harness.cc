@@ -53,6 +53,7 @@ void Cluster::start(NodeId id, Disk disk) {
   m.disk = disk;
   m.held.clear();
   m.unacked = false;
+  m.unacked_hard_state = false;
   m.applied = disk.snapshot_state;
   m.received_snapshot.clear();
   m.core = std::make_unique<Core>(m.options,
@@ -108,6 +109,7 @@ void Cluster::process(NodeId id) {
   const bool wrote = ready.hard_state || ready.snapshot || !ready.entries.empty();
   for (auto& msg : ready.messages_after_persist) m.held.push_back(std::move(msg));
   if (wrote) m.unacked = true;
+  if (ready.hard_state) m.unacked_hard_state = true;
   for (const auto& e : ready.committed) {
     if (e->index() != m.applied.size() + 1) throw std::logic_error("applied out of order");
     m.applied.push_back(*e);
@@ -122,6 +124,8 @@ void Cluster::process(NodeId id) {
 
 void Cluster::persist(NodeId id) {
   Member& m = members_.at(id);
+  if (m.unacked_hard_state) m.core->on_term_persisted(m.disk.hard_state.term());
+  m.unacked_hard_state = false;
   if (m.unacked && !m.disk.entries.empty()) {
     m.core->on_persisted(m.disk.entries.back().index(), m.disk.entries.back().term());
   } else if (m.unacked && m.disk.snapshot) {

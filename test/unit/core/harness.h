@@ -36,7 +36,8 @@ struct Member {
   bool auto_persist = true;
   // Written to the disk but not yet acknowledged (manual persistence).
   bool unacked = false;
-  std::vector<pb::Message> held;  // messages_after_persist waiting for it
+  bool unacked_hard_state = false;  // ... and it held a hard state
+  std::vector<pb::Message> held;    // messages_after_persist waiting for it
   // The state machine: every entry applied, index 1 at position 0 (loaded
   // from the snapshot at start, replaced by an installed one).
   std::vector<pb::Entry> applied;

@@ -138,6 +138,46 @@ TEST_CASE("a learner receives the log but never counts toward commitment") {
   CHECK(c.core(1).status().commit_index == 3);
 }
 
+TEST_CASE("a sole voter leads a new term only once the term is durable") {
+  Cluster c({1}, manual_promotion);
+  c.elect(1);
+  c.add(2);
+  REQUIRE(c.core(1).propose_conf_change(add_learner(2)) == ChangeResult::kAccepted);
+  c.stabilize();
+  REQUIRE(is_learner(c.core(2).config(), 2));
+  const Term old_term = c.core(1).term();
+  // Restarted, 1 campaigns alone; its write of the new term is not done.
+  c.member(1).auto_persist = false;
+  c.restart(1);
+  for (int i = 0; i < 100 && c.core(1).term() == old_term; ++i) c.tick(1);
+  REQUIRE(c.core(1).term() == old_term + 1);
+  c.tick(1);
+  // A crash now would lose the term, and 1 could lead it again with another
+  // log: so it leads nothing yet, and the learner hears nothing of the term.
+  CHECK(c.core(1).role() == Role::kCandidate);
+  CHECK(take_to(c, 2).empty());
+  c.persist(1);
+  CHECK(c.core(1).role() == Role::kLeader);
+  c.process(1);
+  auto appends = take_to(c, 2, pb::Message::kAppendEntries);
+  REQUIRE_FALSE(appends.empty());
+  CHECK(appends[0].term() == old_term + 1);
+}
+
+TEST_CASE("a leader elected by votes sends before its own write completes") {
+  Cluster c({1, 2, 3});
+  c.member(1).auto_persist = false;
+  for (int i = 0; i < 100 && c.core(1).role() != Role::kLeader; ++i) {
+    c.tick(1);
+    c.persist(1);  // the vote requests leave after the term is durable
+    while (c.core(1).role() != Role::kLeader && c.deliver_one()) c.persist(1);
+  }
+  REQUIRE(c.core(1).role() == Role::kLeader);
+  c.process(1);
+  // The no-op goes out in parallel with the leader's own write (thesis §10.2.1).
+  CHECK_FALSE(take_to(c, 2, pb::Message::kAppendEntries).empty());
+}
+
 TEST_CASE("a learner counts neither for reads nor for check-quorum") {
   Cluster c({1, 2, 3}, manual_promotion);
   c.elect(1);

@@ -227,12 +227,21 @@ TEST_CASE("the leader counts its own log only after on_persisted") {
 TEST_CASE("a single member commits once its write is durable") {
   Cluster c({1});
   c.member(1).auto_persist = false;
-  for (int i = 0; i < 30 && c.core(1).role() != Role::kLeader; ++i) {
+  for (int i = 0; i < 30 && c.core(1).role() != Role::kCandidate; ++i) {
     c.core(1).tick();
     c.process(1);
   }
-  REQUIRE(c.core(1).role() == Role::kLeader);
+  // It leads only once its vote for itself is durable.
+  REQUIRE(c.core(1).role() == Role::kCandidate);
+  c.core(1).tick();
+  c.process(1);
+  CHECK(c.core(1).role() == Role::kCandidate);
   c.persist(1);
+  REQUIRE(c.core(1).role() == Role::kLeader);
+  c.process(1);  // the no-op
+  CHECK(c.core(1).status().commit_index == 0);
+  c.persist(1);
+  CHECK(c.core(1).status().commit_index == 1);
   c.core(1).propose("x");
   c.process(1);
   CHECK(c.core(1).status().commit_index == 1);
