@@ -22,6 +22,10 @@ struct UnsafeTestFaults {
   // Answer ReadIndex requests at once, without the heartbeat round that
   // proves the leader is still the leader (thesis §6.4).
   bool read_index_without_heartbeat = false;
+  // Take a follower's ReadIndexRequest as proof of leadership whatever the
+  // number of voters and the request's term (it is proof only with a
+  // quorum of 2 and a request of the leader's term: read_index.cc).
+  bool read_index_asker_always_confirms = false;
   // An off-by-one in the snapshot point: snapshot_meta(i) describes entry
   // i + 1 when the log holds it. A snapshot of the state machine at i then
   // claims an entry it never applied, possibly one never committed.

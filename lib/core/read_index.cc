@@ -196,7 +196,28 @@ void Core::State::handle_read_index_request(const pb::Message& m) {
     return send(std::move(reply));
   }
   if (auto it = progress.find(m.from()); it != progress.end()) it->second.recently_active = true;
-  add_leader_reads(m.from(), {ids.data(), static_cast<std::size_t>(ids.size())});
+  const std::span<const std::uint64_t> read_ids(ids.data(), static_cast<std::size_t>(ids.size()));
+  const bool asker_confirms = opts.faults.read_index_asker_always_confirms ||
+                              (m.term() == term && asker_completes_quorum(m.from()));
+  if (asker_confirms && committed_in_term()) {
+    serve_read(m.from(), commit, read_ids);
+    return;
+  }
+  add_leader_reads(m.from(), read_ids);
+}
+
+// Whether a voter's ReadIndexRequest of our term, with us, already proves
+// what a heartbeat round would: with 2 or 3 voters (quorum 2) the asker and
+// we are a majority. The asker sent the request after its reads arrived
+// (t0), while still in our term. A leader of a later term elected before t0
+// had the votes of a majority, so of the asker or of us: the asker would
+// then have been in that later term when it sent, and we would have stepped
+// down. So every write acknowledged before t0 was committed in a term up to
+// ours, and our commit index covers it once it holds an entry of our term.
+// A request of an earlier term proves nothing, and in larger configurations
+// the two of us are no majority: those reads wait for a heartbeat round.
+bool Core::State::asker_completes_quorum(NodeId asker) const {
+  return config.quorum() == 2 && config.is_voter(id) && config.is_voter(asker);
 }
 
 void Core::State::handle_read_index_response(const pb::Message& m) {

@@ -183,6 +183,7 @@ struct Core::State {
   bool committed_in_term() const;
   ReadResult read_index(std::uint64_t request_id);
   void add_leader_reads(NodeId from, std::span<const std::uint64_t> ids);
+  bool asker_completes_quorum(NodeId asker) const;
   void start_read_round();
   void ack_read_round(Progress& pr, std::uint64_t round);
   bool round_confirmed(std::uint64_t round) const;

@@ -39,6 +39,7 @@ void usage(std::FILE* out) {
       "  --steps N           events in the chaos phase (default 12000)\n"
       "  --fault NAME        enable a deliberately broken core: commit_prior_term_by_count,\n"
       "                      forget_to_persist_vote, read_index_without_heartbeat,\n"
+      "                      read_index_asker_always_confirms,\n"
       "                      snapshot_one_past_applied, concurrent_conf_changes or\n"
       "                      keep_config_on_truncation\n"
       "  --expect-violation  succeed only if some seed finds a violation\n"
@@ -70,6 +71,8 @@ bool set_fault(const std::string& name, raftkv::core::UnsafeTestFaults& faults) 
     faults.forget_to_persist_vote = true;
   } else if (name == "read_index_without_heartbeat") {
     faults.read_index_without_heartbeat = true;
+  } else if (name == "read_index_asker_always_confirms") {
+    faults.read_index_asker_always_confirms = true;
   } else if (name == "snapshot_one_past_applied") {
     faults.snapshot_one_past_applied = true;
   } else if (name == "concurrent_conf_changes") {

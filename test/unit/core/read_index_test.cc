@@ -134,10 +134,14 @@ TEST_CASE("a follower's reads fail when its leader changes") {
 }
 
 TEST_CASE("a leader rejects a read for a follower when it steps down") {
-  Cluster c({1, 2, 3});
+  // Five voters: the asker and the leader are no majority, so the read
+  // waits for a heartbeat round.
+  Cluster c({1, 2, 3, 4, 5});
   c.elect(1);
   c.cut(1, 3);
-  // 2's request reaches 1, but 1 never hears 3, and 2's heartbeat acks are lost.
+  c.cut(1, 4);
+  c.cut(1, 5);
+  // 2's request reaches 1, but 1 never hears 3-5, and 2's heartbeat acks are lost.
   c.drop = [](const pb::Message& m) { return m.from() == 2 && m.has_append_entries_response(); };
   c.core(2).read_index(4);
   c.stabilize();
@@ -238,4 +242,70 @@ TEST_CASE("a leader serves a burst of local reads in order, one round for all") 
     CHECK(c.member(1).reads[id - 1].request_id == id);
     CHECK(c.member(1).reads[id - 1].index == 1);
   }
+}
+
+TEST_CASE("with three voters a follower's read request is its own heartbeat answer") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.core(1).propose("x");
+  c.stabilize();
+  // No heartbeat round can complete: 3 is cut off and 2's answers are lost.
+  c.cut(1, 3);
+  c.drop = [](const pb::Message& m) { return m.has_append_entries_response(); };
+  REQUIRE(c.core(2).read_index(11) == ReadResult::kAccepted);
+  c.process(2);
+  c.deliver_one();  // the request reaches the leader
+  c.process(1);
+  // Answered at once, without a round.
+  auto answers = take_to(c, 2, pb::Message::kReadIndexResponse);
+  REQUIRE(answers.size() == 1);
+  CHECK_FALSE(answers[0].read_index_response().rejected());
+  CHECK(answers[0].read_index_response().read_index() == 2);
+  CHECK(take_to(c, 3, pb::Message::kAppendEntries).empty());
+}
+
+TEST_CASE("with five voters a follower's read still needs a heartbeat round") {
+  Cluster c({1, 2, 3, 4, 5});
+  c.elect(1);
+  c.stabilize();
+  // Only 2 answers heartbeats: 2 and the leader are no majority of five.
+  c.cut(1, 3);
+  c.cut(1, 4);
+  c.cut(1, 5);
+  c.core(2).read_index(12);
+  c.stabilize();
+  for (int i = 0; i < 3; ++i) c.tick(1);
+  c.stabilize();
+  CHECK(c.member(2).reads.empty());
+  c.heal();
+  c.tick(1);
+  c.stabilize();
+  CHECK(has_read(c.member(2), 12, 1));
+}
+
+TEST_CASE("a read request of an earlier term waits for a heartbeat round") {
+  Cluster c({1, 2, 3});
+  c.elect(1);
+  c.stabilize();
+  pb::Message request;
+  request.set_from(2);
+  request.set_to(1);
+  request.set_term(c.core(1).term() - 1);
+  request.mutable_read_index_request()->add_request_ids(13);
+  c.core(1).step(std::move(request));
+  c.process(1);
+  CHECK(take_to(c, 2, pb::Message::kReadIndexResponse).empty());
+  auto beats = take_to(c, 3, pb::Message::kAppendEntries);
+  REQUIRE(beats.size() == 1);
+  CHECK(beats[0].append_entries().read_round() == 1);
+  // Once the round is answered the leader serves the read.
+  std::vector<pb::Message> answers;
+  c.drop = [&answers](const pb::Message& m) {
+    if (m.has_read_index_response()) answers.push_back(m);
+    return m.has_read_index_response();
+  };
+  c.stabilize();
+  REQUIRE(answers.size() == 1);
+  CHECK_FALSE(answers[0].read_index_response().rejected());
+  CHECK(answers[0].read_index_response().read_index() == 1);
 }
