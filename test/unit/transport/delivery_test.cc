@@ -71,10 +71,7 @@ TEST_CASE("spliced AppendEntries arrive whole and in order, through partial writ
   const std::uint16_t port_a = free_port(), port_b = free_port();
   Node a(loop, 1, {{2, loopback(port_b)}}, port_a);
   Node b(loop, 2, {{1, loopback(port_a)}}, port_b);
-  // Connected first: a peer not yet reached gets a small queue only.
-  REQUIRE(a.transport->send(heartbeat(2, 1)));
-  REQUIRE(loop.run_until([&] { return b.received.size() == 1; }));
-  b.received.clear();
+  REQUIRE(connect_first(loop, a, b));
   std::vector<std::string> payloads;  // per data message: its entries' data, joined
   b.on_receive = [&](const pb::Message& m) {
     if (!m.has_append_entries() || m.append_entries().entries_size() == 0) return;

@@ -132,6 +132,14 @@ bool Node::close(Loop& loop) {
   return loop.run_until([this] { return closed; });
 }
 
+bool connect_first(Loop& loop, Node& from, Node& to) {
+  const std::size_t before = to.received.size();
+  if (!from.transport->send(heartbeat(to.id, 1))) return false;
+  if (!loop.run_until([&] { return to.received.size() > before; })) return false;
+  to.received.clear();
+  return true;
+}
+
 // --- RawClient ---------------------------------------------------------------------
 
 RawClient::RawClient(Loop& loop, std::uint16_t port, std::string bytes) : bytes_(std::move(bytes)) {

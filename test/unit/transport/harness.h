@@ -71,6 +71,11 @@ struct Node {
   bool closed = false;
 };
 
+// Sends a heartbeat from `from` to `to` and runs the loop until it arrived,
+// then forgets it: the connection is up (a peer not yet reached gets a small
+// queue only) and `to` has received nothing yet.
+bool connect_first(Loop& loop, Node& from, Node& to);
+
 // A raw TCP client: connects, writes `bytes`, then reads until the server
 // closes the connection.
 class RawClient {
