@@ -13,7 +13,6 @@ Core::State::State(Options options, PersistentState persistent)
     : opts(std::move(options)), id(opts.id), config(opts.voters, {}), rng(opts.seed) {
   const pb::HardState& hs = persistent.hard_state;
   term = hs.term();
-  durable_term = term;
   vote = hs.voted() ? hs.vote() : kNoNode;
   if (persistent.snapshot) {
     restore_snapshot(*persistent.snapshot, std::move(persistent.entries));

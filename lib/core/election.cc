@@ -1,7 +1,6 @@
 // Roles, timeouts and elections: Raft §5.2 (election), §5.4.1 (election
 // restriction), thesis §9.6 (pre-vote), §6.2 (check-quorum) and §4.2.3
 // (leader stickiness).
-#include <algorithm>
 #include <utility>
 
 #include "core/state.h"
@@ -148,8 +147,9 @@ void Core::State::campaign(Campaign kind) {
     become_candidate();
   }
   votes.clear();
-  // Our own vote in a real election counts once durable (on_term_persisted).
-  if (pre || durable_term >= term) votes[id] = true;
+  // Our own vote in a real election, for the term become_candidate() just
+  // started, counts once durable (on_term_persisted).
+  if (pre) votes[id] = true;
   // A pre-vote asks for the term we would use; it does not change ours.
   const Term asked = pre ? term + 1 : term;
   for (NodeId voter : config.voters()) {
@@ -175,7 +175,6 @@ void Core::State::campaign(Campaign kind) {
 // only after it is (our requests leave after the write), so for them this
 // changes nothing; the sole voter wins here, not before its term is safe.
 void Core::State::on_term_persisted(Term t) {
-  durable_term = std::max(durable_term, t);
   if (role != Role::kCandidate || t != term || votes.count(id)) return;
   votes[id] = true;
   advance_election();

@@ -73,7 +73,6 @@ struct Core::State {
   int heartbeat_elapsed = 0;
   int randomized_timeout = 0;
   std::map<NodeId, bool> votes;  // answers in the current (pre-)election
-  Term durable_term = 0;         // the highest term the driver reported durable
 
   // --- leader state
   std::map<NodeId, Progress> progress;  // every voter and learner but self
