@@ -64,6 +64,7 @@ class Cluster {
   void on_crash(const Event& e);
   void on_restart(const Event& e);
   void heal();
+  void retire_removed_members();
   void start_catch_up();
   bool caught_up() const;
   bool finished() const;
@@ -77,6 +78,7 @@ class Cluster {
   MembershipNemesis membership_;
   bool catching_up_ = false;  // the probe committed: waiting for every member
   std::set<NodeId> outside_;  // members not in the configuration: not waited for
+  std::set<NodeId> retired_;  // removed members kept down after the heal
   Time probe_committed_at_ = 0;
   Time healed_at_ = 0;
   Time live_from_ = 0;  // the heal, or when the last queued write completes
