@@ -112,14 +112,22 @@ bool append_frame(const pb::Message& message, std::span<const core::SharedEntry>
   // Also caches every size write_spliced() reads.
   const std::size_t size = spliced_size(message, entries);
   if (size > max_frame_bytes || size > UINT32_MAX) return false;
+  append_sized_frame(message, entries, size, out);
+  return true;
+}
+
+void append_sized_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                        std::size_t size, std::string* out) {
+  assert(size <= UINT32_MAX);
   const std::size_t start = out->size();
   out->resize(start + kFrameHeaderBytes + size);
   char* frame = out->data() + start;
   put_be32(static_cast<std::uint32_t>(size), frame);
   auto* payload = reinterpret_cast<std::uint8_t*>(frame + kFrameHeaderBytes);
-  [[maybe_unused]] const std::uint8_t* end = write_spliced(message, entries, payload);
+  [[maybe_unused]] const std::uint8_t* end = entries.empty()
+                                                 ? message.SerializeWithCachedSizesToArray(payload)
+                                                 : write_spliced(message, entries, payload);
   assert(static_cast<std::size_t>(end - payload) == size);
-  return true;
 }
 
 bool append_frame(const google::protobuf::MessageLite& message, std::size_t max_frame_bytes,

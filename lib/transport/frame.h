@@ -42,6 +42,11 @@ std::size_t spliced_size(const pb::Message& message, std::span<const core::Share
 // message that is no AppendEntries.
 bool append_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
                   std::size_t max_frame_bytes, std::string* out);
+// The same with `size` = spliced_size(message, entries), just computed by
+// the caller (which also cached the sizes the writer reads), so that each
+// entry is measured once per frame; `size` must be within the frame limit.
+void append_sized_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                        std::size_t size, std::string* out);
 
 // Incremental decoder over a growable read buffer, fed by libuv's
 // alloc_cb/read_cb pair:

@@ -99,10 +99,12 @@ bool Outbound::enqueue(const pb::Message& message, std::span<const core::SharedE
   }
   // The first send starts the connection, even if this message is refused.
   if (state_ == State::kIdle) connect();
-  const std::size_t size = spliced_size(message, entries);
-  if (size > options_.max_frame_bytes) {
-    // A bug upstream (batches must respect the frame limit), not a network
-    // condition: worth a warning every time.
+  // Only an AppendEntries carries spliced entries; anything else is a bug.
+  const std::size_t size =
+      entries.empty() || message.has_append_entries() ? spliced_size(message, entries) : 0;
+  if (size == 0 || size > options_.max_frame_bytes || size > UINT32_MAX) {
+    // A bug upstream (batches must respect the frame limit, only appends
+    // carry entries), not a network condition: worth a warning every time.
     RKV_WARN(kLog, "peer %" PRIu64 ": dropping a %zu-byte message (max_frame_bytes %zu)", peer_.id,
              size, options_.max_frame_bytes);
     ++dropped_messages_;
@@ -111,13 +113,14 @@ bool Outbound::enqueue(const pb::Message& message, std::span<const core::SharedE
   // Spliced entries make an AppendEntries data, as entries inside it do.
   const Lane lane = entries.empty() ? lane_of(message) : Lane::kData;
   // Encoded straight into the lane's buffer (frame_queue.h).
-  if (queued_bytes() + kFrameHeaderBytes + size > limit_for(lane) ||
-      !lanes_[static_cast<int>(lane)].push([&](std::string* out) {
-        return append_frame(message, entries, options_.max_frame_bytes, out);
-      })) {
+  if (queued_bytes() + kFrameHeaderBytes + size > limit_for(lane)) {
     ++dropped_messages_;
     return false;
   }
+  lanes_[static_cast<int>(lane)].push([&](std::string* out) {
+    append_sized_frame(message, entries, size, out);
+    return true;
+  });
   pending_bytes_ += kFrameHeaderBytes + size;
   ++pending_messages_;
   if (state_ == State::kOpen) hooks_.request_flush(this);
