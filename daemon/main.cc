@@ -78,6 +78,7 @@ class Daemon {
     std::string error;
     storage::WalOptions wal_options;
     wal_options.segment_bytes = config_.wal_segment_bytes;
+    wal_options.batch_until_kick = true;  // RaftNode::process_ready() kicks
     kv::StateMachine state;
     StateMachineSink sink(&state);
     const std::uint64_t start_ns = uv_hrtime();

@@ -196,6 +196,9 @@ void RaftNode::linearizable_read(RequestCallback done) {
 
 void RaftNode::process_ready() {
   while (core_->has_ready()) handle_ready(core_->ready());
+  // A batch that completed during the poll left the writes queued behind
+  // it for now, so that this iteration's entries join them (WalOptions).
+  wal_->kick();
   // Out before the loop polls again: a follower's forwarded write or a
   // read round must not wait for the next wake-up (issue 7).
   transport_->flush();

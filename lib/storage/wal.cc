@@ -534,8 +534,10 @@ void Wal::finish_batch() {
   std::vector<Queued> dones = std::move(flight_dones_);
   flight_dones_.clear();
   // Start the next batch before running callbacks: writes they submit then
-  // simply queue behind it.
-  if (!pending_dones_.empty()) {
+  // simply queue behind it. Unless the caller kicks it off (WalOptions).
+  if (!pending_dones_.empty() && options_.batch_until_kick && !closing_) {
+    // kick() or the next write() starts it.
+  } else if (!pending_dones_.empty()) {
     start_flush();
   } else if (closing_) {
     start_close();
@@ -577,7 +579,14 @@ void Wal::close(std::function<void()> done) {
     retry_timer_.stop();
     return fail(full_status_);
   }
-  if (!in_flight_) start_close();
+  if (in_flight_) return;  // finish_batch() goes on with the close
+  // Writes left for a kick() are finished first.
+  if (!pending_dones_.empty()) return start_flush();
+  start_close();
+}
+
+void Wal::kick() {
+  if (!in_flight_ && !pending_dones_.empty()) start_flush();
 }
 
 void Wal::start_close() {

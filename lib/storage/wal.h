@@ -56,6 +56,14 @@ struct WalOptions {
   // maximum, until it goes through (see "Failure modes" in wal.cc).
   std::uint64_t full_retry_first_ms = 100;
   std::uint64_t full_retry_max_ms = 2000;
+  // When a batch completes with writes queued behind it: false starts them
+  // at once; true leaves them for the next write() or kick(), so that what
+  // the caller submits in the rest of its loop iteration joins the same
+  // batch (one fdatasync, not two). The caller must then kick() every loop
+  // iteration (raftkvd does, in its prepare handle, after handing over the
+  // Ready): a batch completes in the poll phase, and the proposals and
+  // appends that phase brings reach the log only in the next prepare.
+  bool batch_until_kick = false;
 };
 
 // Test-only fault injection (positive errno values; 0 = off). Each fires
@@ -135,6 +143,10 @@ class Wal {
   // lock), then runs `done` on the loop. Call once. A batch waiting for
   // disk space is not waited for: it fails with the out-of-space error.
   void close(std::function<void()> done);
+
+  // With WalOptions::batch_until_kick: starts the writes queued since the
+  // last batch completed, if there are any and no batch is in flight.
+  void kick();
 
   const WalMetrics& metrics() const { return metrics_; }
   const DiskFullMetrics& disk_full_metrics() const { return full_metrics_; }

@@ -79,6 +79,62 @@ TEST_CASE("writes queued while one is in flight share one fsync", "[wal]") {
   CHECK(reopen(tmp.path()).entries.size() == 1000);
 }
 
+TEST_CASE("with batch_until_kick, writes queued behind a batch wait for kick() or a write",
+          "[wal]") {
+  TempDir tmp;
+  Loop loop;
+  RecoveredState recovered;
+  WalOptions options;
+  options.batch_until_kick = true;
+  auto wal = open_ok(loop, tmp.path(), &recovered, options);
+  std::vector<int> order;
+  auto write = [&](std::uint64_t i) {
+    wal->write(std::nullopt, {entry(i, 1)}, [&order, i](int status) {
+      REQUIRE(status == 0);
+      order.push_back(static_cast<int>(i));
+    });
+  };
+  write(1);    // starts at once: nothing in flight
+  write(2);    // queued behind it
+  loop.run();  // returns once 1 is durable: 2 waits for the caller
+  CHECK(order == std::vector<int>{1});
+  CHECK(wal->metrics().batches == 1);
+  wal->kick();  // starts 2
+  write(3);     // queued behind 2: waits again
+  loop.run();
+  CHECK(order == std::vector<int>{1, 2});
+  CHECK(wal->metrics().batches == 2);
+  wal->kick();
+  wal->kick();  // 3 is in flight: nothing to start
+  loop.run();
+  CHECK(order == std::vector<int>{1, 2, 3});
+  CHECK(wal->metrics().batches == 3);
+
+  // A write while writes wait starts them all as one batch.
+  write(4);
+  write(5);
+  loop.run();
+  CHECK(order.back() == 4);
+  const std::uint64_t batches = wal->metrics().batches;
+  write(6);
+  loop.run();
+  CHECK(order == std::vector<int>{1, 2, 3, 4, 5, 6});
+  CHECK(wal->metrics().batches == batches + 1);  // 5 and 6 together
+  CHECK(wal->metrics().max_entries_per_fsync >= 2);
+
+  // close() finishes what waits before closing.
+  write(7);
+  write(8);
+  loop.run();
+  bool closed = false;
+  wal->close([&] { closed = true; });
+  loop.run();
+  CHECK(order == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(closed);
+  wal.reset();
+  CHECK(reopen(tmp.path()).entries.size() == 8);
+}
+
 TEST_CASE("callbacks run in submission order, after durability", "[wal]") {
   TempDir tmp;
   Loop loop;
