@@ -329,7 +329,8 @@ void RaftNode::fail_reads(const std::vector<std::uint64_t>& ids) {
     ++metrics_.reads_failed;
     // A read has no effect, so "not served" is always a definite answer.
     if (RequestCallback done = pending_.take(id)) {
-      done({RequestStatus::kUnavailable, 0, "leadership changed before the read was confirmed"});
+      done({RequestStatus::kUnavailable, 0,
+            "the read was not confirmed: leadership changed or the leader did not answer"});
     }
   }
 }

@@ -247,10 +247,12 @@ Core::Core(Options options, PersistentState state)
 Core::~Core() = default;
 
 void Core::tick() {
+  ++state_->ticks;
   if (state_->role == Role::kLeader) {
     state_->tick_leader();
   } else {
     state_->tick_election();
+    state_->expire_outstanding_reads();
   }
 }
 

@@ -36,11 +36,12 @@ void queue_reads(std::deque<PendingRead>& queue, NodeId from, Index index,
   queue.push_back(PendingRead{from, {ids.begin(), ids.end()}, index, 0});
 }
 
-// The first outstanding read whose id is not below `id` (the deque is sorted).
-std::deque<std::pair<std::uint64_t, NodeId>>::iterator find_outstanding_read(
-    std::deque<std::pair<std::uint64_t, NodeId>>& reads, std::uint64_t id) {
+// The first outstanding read whose id is not below `id` (the deque is
+// sorted). A template: State::OutstandingRead is private to the core.
+template <class Reads>
+auto find_outstanding_read(Reads& reads, std::uint64_t id) {
   return std::lower_bound(reads.begin(), reads.end(), id,
-                          [](const auto& read, std::uint64_t v) { return read.first < v; });
+                          [](const auto& read, std::uint64_t v) { return read.id < v; });
 }
 
 }  // namespace
@@ -146,18 +147,19 @@ void Core::State::send_forward_reads() {
   auto* r = m.mutable_read_index_request();
   r->mutable_request_ids()->Add(forward_reads.begin(), forward_reads.end());
   for (std::uint64_t read_id : forward_reads) {
+    const OutstandingRead read{read_id, leader, ticks};
     // Ids normally grow (the daemon numbers them from a counter); any other
     // order still keeps the deque sorted.
-    if (outstanding_reads.empty() || outstanding_reads.back().first < read_id) {
-      outstanding_reads.emplace_back(read_id, leader);
+    if (outstanding_reads.empty() || outstanding_reads.back().id < read_id) {
+      outstanding_reads.push_back(read);
       continue;
     }
     const auto it = find_outstanding_read(outstanding_reads, read_id);
-    if (it != outstanding_reads.end() && it->first == read_id) {
-      it->second = leader;  // the same id again: as a map's insert, keep one
+    if (it != outstanding_reads.end() && it->id == read_id) {
+      *it = read;  // the same id again: as a map's insert, keep one
       continue;
     }
-    outstanding_reads.emplace(it, read_id, leader);
+    outstanding_reads.insert(it, read);
   }
   forward_reads.clear();
   send(std::move(m));
@@ -182,8 +184,23 @@ void Core::State::fail_all_reads() {
   }
   out.failed_reads.insert(out.failed_reads.end(), forward_reads.begin(), forward_reads.end());
   forward_reads.clear();
-  for (const auto& [read_id, asked] : outstanding_reads) out.failed_reads.push_back(read_id);
+  for (const OutstandingRead& read : outstanding_reads) out.failed_reads.push_back(read.id);
   outstanding_reads.clear();
+}
+
+// A follower's read whose request or answer was lost (a dropped connection
+// loses what it carried) would otherwise wait until the leader changes,
+// however long the leader lives. A leader that is alive answers within a
+// heartbeat round, so after two election timeouts the read fails instead: a
+// read has no effect, so failing is a definite answer, and a late answer is
+// ignored like any unknown id. The front is the oldest read when ids grow
+// with time (the daemon's do); any other order only delays some expiries.
+void Core::State::expire_outstanding_reads() {
+  const auto limit = 2 * static_cast<std::uint64_t>(opts.election_ticks);
+  while (!outstanding_reads.empty() && ticks - outstanding_reads.front().asked_at >= limit) {
+    out.failed_reads.push_back(outstanding_reads.front().id);
+    outstanding_reads.pop_front();
+  }
 }
 
 void Core::State::handle_read_index_request(const pb::Message& m) {
@@ -226,7 +243,7 @@ void Core::State::handle_read_index_response(const pb::Message& m) {
   const auto& r = m.read_index_response();
   for (std::uint64_t read_id : r.request_ids()) {
     const auto it = find_outstanding_read(outstanding_reads, read_id);
-    if (it == outstanding_reads.end() || it->first != read_id || it->second != m.from()) continue;
+    if (it == outstanding_reads.end() || it->id != read_id || it->leader != m.from()) continue;
     outstanding_reads.erase(it);  // usually at or near the front: cheap in a deque
     if (r.rejected()) {
       out.failed_reads.push_back(read_id);

@@ -96,9 +96,15 @@ struct Core::State {
   std::uint64_t propose_session = 0;         // names our forwarded batches (once per incarnation)
   std::uint64_t propose_seq = 0;             // the last batch forwarded
   std::vector<std::uint64_t> forward_reads;  // to the leader
-  // (id, leader asked), ascending ids: a deque, not a map, so that a
-  // forwarded read allocates no node (read_index.cc).
-  std::deque<std::pair<std::uint64_t, NodeId>> outstanding_reads;
+  // Reads sent to the leader and not answered yet, ascending ids: a deque,
+  // not a map, so that a forwarded read allocates no node (read_index.cc).
+  struct OutstandingRead {
+    std::uint64_t id;
+    NodeId leader;           // the leader asked
+    std::uint64_t asked_at;  // `ticks` when sent
+  };
+  std::deque<OutstandingRead> outstanding_reads;
+  std::uint64_t ticks = 0;  // since start; times outstanding reads out
 
   // --- membership (reconfigure.cc)
   ConfigHistory configs;        // the configurations the log stands for
@@ -135,6 +141,7 @@ struct Core::State {
 
   // election.cc
   void tick_election();
+  void expire_outstanding_reads();
   void tick_leader();
   bool in_lease() const;
   bool promotable() const;  // reconfigure.cc

@@ -309,3 +309,39 @@ TEST_CASE("a read request of an earlier term waits for a heartbeat round") {
   CHECK_FALSE(answers[0].read_index_response().rejected());
   CHECK(answers[0].read_index_response().read_index() == 1);
 }
+
+TEST_CASE("a follower's read whose request was lost fails after two election timeouts") {
+  Cluster c({1, 2, 3});  // election_ticks 10
+  c.elect(1);
+  c.core(1).propose("x");
+  c.stabilize();
+  c.drop = [](const pb::Message& m) { return m.has_read_index_request(); };
+  REQUIRE(c.core(2).read_index(40) == ReadResult::kAccepted);
+  c.stabilize();
+  c.drop = nullptr;
+  REQUIRE(c.core(2).read_index(41) == ReadResult::kAccepted);  // this one arrives
+  c.stabilize();
+  CHECK(has_read(c.member(2), 41, 2));
+  // The leader stays, and its heartbeats keep n2 following it meanwhile.
+  for (int i = 0; i < 19; ++i) {
+    c.tick_all();
+    c.stabilize();
+  }
+  CHECK_FALSE(failed(c.member(2), 40));
+  c.tick_all();
+  c.stabilize();
+  CHECK(failed(c.member(2), 40));
+  CHECK_FALSE(failed(c.member(2), 41));
+  CHECK(c.core(2).leader() == 1);
+  CHECK(c.core(1).role() == Role::kLeader);
+  // A late answer is ignored: the read was answered once, by failing.
+  pb::Message late;
+  late.set_from(1);
+  late.set_to(2);
+  late.set_term(c.core(2).term());
+  late.mutable_read_index_response()->add_request_ids(40);
+  late.mutable_read_index_response()->set_read_index(2);
+  c.core(2).step(late);
+  c.process(2);
+  CHECK_FALSE(has_read(c.member(2), 40, 2));
+}
