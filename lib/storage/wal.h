@@ -13,6 +13,7 @@
 //     if (status != 0) { /* the disk failed: step down, stop acknowledging */ }
 //     else { /* send messages_after_persist, core.on_persisted(...) */ }
 //   });
+//   wal->kick();  // with WalOptions::batch_until_kick: once per loop iteration
 //   ...
 //   wal->close([&] { /* files closed; destroy the Wal */ });
 //
