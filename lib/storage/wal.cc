@@ -534,11 +534,10 @@ void Wal::finish_batch() {
   std::vector<Queued> dones = std::move(flight_dones_);
   flight_dones_.clear();
   // Start the next batch before running callbacks: writes they submit then
-  // simply queue behind it. Unless the caller kicks it off (WalOptions).
-  if (!pending_dones_.empty() && options_.batch_until_kick && !closing_) {
-    // kick() or the next write() starts it.
-  } else if (!pending_dones_.empty()) {
-    start_flush();
+  // simply queue behind it. With batch_until_kick, kick() or the next
+  // write() starts it instead (WalOptions).
+  if (!pending_dones_.empty()) {
+    if (!options_.batch_until_kick || closing_) start_flush();
   } else if (closing_) {
     start_close();
   }

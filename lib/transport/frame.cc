@@ -105,13 +105,18 @@ std::size_t spliced_size(const pb::Message& message, std::span<const core::Share
          embedded_size(pb::Message::kAppendEntriesFieldNumber, ae_plain + spliced);
 }
 
+std::size_t sendable_size(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                          std::size_t max_frame_bytes) {
+  if (!entries.empty() && !message.has_append_entries()) return 0;  // only appends carry entries
+  // Also caches every size the writers read.
+  const std::size_t size = spliced_size(message, entries);
+  return size > max_frame_bytes || size > UINT32_MAX ? 0 : size;
+}
+
 bool append_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
                   std::size_t max_frame_bytes, std::string* out) {
-  if (entries.empty()) return append_frame(message, max_frame_bytes, out);
-  if (!message.has_append_entries()) return false;  // a bug upstream: only appends carry entries
-  // Also caches every size write_spliced() reads.
-  const std::size_t size = spliced_size(message, entries);
-  if (size > max_frame_bytes || size > UINT32_MAX) return false;
+  const std::size_t size = sendable_size(message, entries, max_frame_bytes);
+  if (size == 0) return false;
   append_sized_frame(message, entries, size, out);
   return true;
 }

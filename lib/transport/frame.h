@@ -37,14 +37,18 @@ bool append_frame(const google::protobuf::MessageLite& message, std::size_t max_
 //
 // The serialized size of that materialised message.
 std::size_t spliced_size(const pb::Message& message, std::span<const core::SharedEntry> entries);
+// spliced_size() if the frame may be sent, else 0: for entries beside a
+// message that is no AppendEntries (a bug upstream), and where the plain
+// append_frame() refuses (empty, or over `max_frame_bytes`).
+std::size_t sendable_size(const pb::Message& message, std::span<const core::SharedEntry> entries,
+                          std::size_t max_frame_bytes);
 // Appends the frame of that message to *out. Returns false (appending
-// nothing) where the plain append_frame() would, and for entries beside a
-// message that is no AppendEntries.
+// nothing) where sendable_size() is 0.
 bool append_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
                   std::size_t max_frame_bytes, std::string* out);
-// The same with `size` = spliced_size(message, entries), just computed by
-// the caller (which also cached the sizes the writer reads), so that each
-// entry is measured once per frame; `size` must be within the frame limit.
+// The same with `size` = sendable_size(...) > 0, just computed by the
+// caller (which also cached the sizes the writer reads), so that each entry
+// is measured once per frame.
 void append_sized_frame(const pb::Message& message, std::span<const core::SharedEntry> entries,
                         std::size_t size, std::string* out);
 

@@ -99,14 +99,15 @@ bool Outbound::enqueue(const pb::Message& message, std::span<const core::SharedE
   }
   // The first send starts the connection, even if this message is refused.
   if (state_ == State::kIdle) connect();
-  // Only an AppendEntries carries spliced entries; anything else is a bug.
-  const std::size_t size =
-      entries.empty() || message.has_append_entries() ? spliced_size(message, entries) : 0;
-  if (size == 0 || size > options_.max_frame_bytes || size > UINT32_MAX) {
+  const std::size_t size = sendable_size(message, entries, options_.max_frame_bytes);
+  if (size == 0) {
     // A bug upstream (batches must respect the frame limit, only appends
     // carry entries), not a network condition: worth a warning every time.
-    RKV_WARN(kLog, "peer %" PRIu64 ": dropping a %zu-byte message (max_frame_bytes %zu)", peer_.id,
-             size, options_.max_frame_bytes);
+    RKV_WARN(kLog,
+             "peer %" PRIu64
+             ": dropping a message that cannot be framed (%zu bytes and %zu "
+             "spliced entries; max_frame_bytes %zu)",
+             peer_.id, message.ByteSizeLong(), entries.size(), options_.max_frame_bytes);
     ++dropped_messages_;
     return false;
   }
