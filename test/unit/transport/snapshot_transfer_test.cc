@@ -263,7 +263,11 @@ TEST_CASE("a dropped connection resumes from the last acknowledged offset") {
   TempDir follower;
   Loop loop;
   const SnapshotInfo snapshot = make_snapshot(leader.path(), 20000);
-  const SnapshotSenderOptions options = small_chunks();
+  SnapshotSenderOptions options = small_chunks();
+  // Every retransmission after the heal resends up to a window, and the bound
+  // below allows two: a timer long enough that a slow ack on a loaded machine
+  // (the file reads go through the thread pool) does not look like a loss.
+  options.retransmit_ms = 100;
   const std::uint64_t window = options.window_chunks * options.chunk_bytes;
   Transfer transfer(loop, snapshot, follower.path(), options);
 
