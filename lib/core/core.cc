@@ -98,7 +98,15 @@ bool Core::State::check_term(const pb::Message& m) {
     }
     const bool from_leader =
         m.has_append_entries() || m.has_timeout_now() || m.has_install_snapshot();
+    const int elapsed = election_elapsed;
     become_follower(m.term(), from_leader ? m.from() : kNoNode);
+    // Figure 2: a follower's election timer restarts on its leader's
+    // AppendEntries or on granting a vote (handle_request_vote), not on a
+    // higher term alone. A candidate whose log is behind cannot win, yet its
+    // RequestVotes would otherwise keep restarting the timers of the members
+    // that can, so that it campaigns first again every round (sim seed
+    // 219754 without pre-vote: no leader for 19 election timeouts).
+    if (m.has_request_vote()) election_elapsed = elapsed;
     return true;
   }
   if (m.term() < term) {

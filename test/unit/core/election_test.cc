@@ -169,6 +169,40 @@ TEST_CASE("a member with a stale term cannot stall elections (etcd#8243)") {
   CHECK(c.core(3).leader() == 1);
 }
 
+TEST_CASE("a higher term alone does not restart the election timer; a granted vote does") {
+  // Figure 2: a follower's timer restarts on its leader's AppendEntries or
+  // on granting a vote. Here 2 has waited 9 ticks (timeouts are 10-19) when
+  // a candidate asks at a higher term: rejected (its log is behind), 2 still
+  // campaigns within the rest of its timeout; granted, it waits a whole one.
+  auto ticks_to_campaign_after_vote = [](std::uint64_t seed, Index last_index) {
+    Options o = no_prevote(2);
+    o.seed = seed;
+    Core core(o, PersistentState{{}, {}, entries_with_terms({1, 1})});
+    for (int i = 0; i < 9; ++i) core.tick();
+    REQUIRE(core.role() == Role::kFollower);
+    core.step(vote_request(3, 2, 5, last_index, 1));
+    REQUIRE(core.term() == 5);
+    int ticks = 0;
+    while (core.role() == Role::kFollower && ticks < 100) {
+      core.tick();
+      ++ticks;
+    }
+    return ticks;
+  };
+  int rejected_max = 0;
+  int rejected_min = 100;
+  int granted_min = 100;
+  for (std::uint64_t seed = 1; seed <= 50; ++seed) {
+    const int rejected = ticks_to_campaign_after_vote(seed, 1);
+    rejected_max = std::max(rejected_max, rejected);
+    rejected_min = std::min(rejected_min, rejected);
+    granted_min = std::min(granted_min, ticks_to_campaign_after_vote(seed, 2));
+  }
+  CHECK(rejected_max <= 10);  // 19 - 9
+  CHECK(rejected_min < 10);
+  CHECK(granted_min >= 10);
+}
+
 TEST_CASE("a timed-out candidate goes back to pre-vote (canonical/raft#196)") {
   Cluster c({1, 2, 3});
   // 1 wins its pre-vote, then is cut off before the real election.
