@@ -159,6 +159,20 @@ Index log_end(const Member& m) {
   return m.up() ? m.status().last_log_index : m.log().last();
 }
 
+// Whether entries of `m`'s log above the commit may still be committed: its
+// log must go past the commit and hold the committed prefix (by Log
+// Matching, the entry at the commit index has the committed term). A log
+// that diverges at or below the commit only holds entries a leader will
+// overwrite. When its disk cannot tell (the entry at the commit index is
+// still being written), it counts.
+bool may_extend_commit(const Member& m, Index commit, Term commit_term) {
+  if (log_end(m) <= commit) return false;
+  const ShadowLog& log = m.log();
+  if (commit <= log.base()) return true;  // a snapshot holds only committed entries
+  if (!log.holds(commit)) return true;
+  return log.at(commit).term() == commit_term;
+}
+
 }  // namespace
 
 // Without pre-vote and without check_quorum's lease, Raft has no liveness
@@ -168,21 +182,24 @@ Index log_end(const Member& m) {
 // raftkvd always runs both and its transport refuses removed members, so
 // for this scenario's liveness phase the operator shuts them down, as the
 // thesis advises. A member stays up while the latest configuration of a
-// member (up, or down and restarting now) whose log goes past the commit
-// names it: an uncommitted change may add it back. A log that ends at or
-// below the commit holds no such change, only the committed configuration
-// or an older one (seed 208587: a learner 150 entries behind still named
-// the removed n0, whose RequestVotes then deposed every leader through a
-// member outside its own newest configuration; seed 210662: the only log
-// with the change adding n4 back was on a member down at the heal). Safety
-// is checked throughout as before.
+// member (up, or down and restarting now) whose log may still extend the
+// commit names it: an uncommitted change may add it back. A log that ends
+// at or below the commit holds no such change, only the committed
+// configuration or an older one (seed 208587: a learner 150 entries behind
+// still named the removed n0, whose RequestVotes then deposed every leader
+// through a member outside its own newest configuration); nor does a log
+// that diverges from the committed prefix (seed 402784: the removed n1's
+// own stale log named it). Seed 210662: the only log with the change adding
+// n4 back was on a member down at the heal. Safety is checked throughout as
+// before.
 void Cluster::retire_removed_members() {
   const Index commit = world_.checker.committed();
+  const Term commit_term = commit > 0 ? world_.checker.committed_entry(commit).term() : 0;
   const pb::ClusterConfig committed = committed_config(world_.scenario, world_.checker, commit);
   for (auto& m : members_) {
     if (core::find_member(committed, m->id()) != nullptr) continue;
     const bool named = std::any_of(members_.begin(), members_.end(), [&](const auto& other) {
-      return !retired_.count(other->id()) && log_end(*other) > commit &&
+      return !retired_.count(other->id()) && may_extend_commit(*other, commit, commit_term) &&
              core::find_member(other->config(), m->id()) != nullptr;
     });
     if (named) continue;
