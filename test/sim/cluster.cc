@@ -153,12 +153,6 @@ void Cluster::heal() {
 
 namespace {
 
-// Where a member's log ends: the core's log when up, the disk's when down (a
-// down member restarts at the heal with what its disk holds).
-Index log_end(const Member& m) {
-  return m.up() ? m.status().last_log_index : m.log().last();
-}
-
 // Whether entries of `m`'s log above the commit may still be committed: its
 // log must go past the commit and hold the committed prefix (by Log
 // Matching, the entry at the commit index has the committed term). A log
@@ -166,8 +160,10 @@ Index log_end(const Member& m) {
 // overwrite. When its disk cannot tell (the entry at the commit index is
 // still being written), it counts.
 bool may_extend_commit(const Member& m, Index commit, Term commit_term) {
-  if (log_end(m) <= commit) return false;
+  // A down member restarts at the heal with what its disk holds.
   const ShadowLog& log = m.log();
+  const Index end = m.up() ? m.status().last_log_index : log.last();
+  if (end <= commit) return false;
   if (commit <= log.base()) return true;  // a snapshot holds only committed entries
   if (!log.holds(commit)) return true;
   return log.at(commit).term() == commit_term;
